@@ -1,0 +1,313 @@
+// Package settings owns the server-wide settings an administrator can
+// change: their defaults, validation, storage and the before/after record
+// of every change. Packages that apply a setting subscribe with Watch.
+package settings
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/parleyhq/parley/server/eventlog"
+	"github.com/parleyhq/parley/server/store"
+)
+
+// Settings are the administrator's choices. The JSON names are the keys
+// stored in the database and used by the API.
+type Settings struct {
+	ServerName     string         `json:"server_name"`
+	BaseURL        string         `json:"base_url"` // "" = derived from the first LAN address
+	ListenAddress  string         `json:"listen_address"`
+	HTTPSPort      int            `json:"https_port"`
+	HTTPPort       int            `json:"http_port"` // plain-HTTP redirect; 0 = off
+	AdminNetworks  []string       `json:"admin_networks"`
+	PasswordPolicy PasswordPolicy `json:"password_policy"`
+	Lockout        Lockout        `json:"lockout"`
+	SessionDays    int            `json:"session_days"`
+}
+
+// PasswordPolicy is what a new password must satisfy.
+type PasswordPolicy struct {
+	MinLength  int `json:"min_length"`
+	MinClasses int `json:"min_classes"` // of lower case, upper case, digits, others
+}
+
+// Lockout locks an account after MaxFailures failed sign-ins within
+// WindowMinutes, for LockMinutes.
+type Lockout struct {
+	MaxFailures   int `json:"max_failures"`
+	WindowMinutes int `json:"window_minutes"`
+	LockMinutes   int `json:"lock_minutes"`
+}
+
+// Defaults are the settings of a new server.
+func Defaults() Settings {
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "Parley"
+	}
+	return Settings{
+		ServerName: name,
+		HTTPSPort:  8443,
+		HTTPPort:   8080,
+		// Loopback is always allowed; these are the private ranges.
+		AdminNetworks: []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"},
+		PasswordPolicy: PasswordPolicy{
+			MinLength:  10,
+			MinClasses: 3,
+		},
+		Lockout: Lockout{
+			MaxFailures:   5,
+			WindowMinutes: 15,
+			LockMinutes:   15,
+		},
+		SessionDays: 14,
+	}
+}
+
+// ValidationError names the setting that is wrong and why.
+type ValidationError struct {
+	Key     string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return e.Key + ": " + e.Message }
+
+func invalid(key, format string, args ...any) error {
+	return &ValidationError{Key: key, Message: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks every setting and returns the first problem.
+func (s Settings) Validate() error {
+	name := strings.TrimSpace(s.ServerName)
+	if name == "" || len(name) > 63 || name != s.ServerName {
+		return invalid("server_name", "must be 1 to 63 characters without leading or trailing spaces")
+	}
+	if s.BaseURL != "" {
+		u, err := url.Parse(s.BaseURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return invalid("base_url", "must be an https:// address such as https://meet.example.com or empty for automatic")
+		}
+	}
+	if s.ListenAddress != "" {
+		if _, err := netip.ParseAddr(s.ListenAddress); err != nil {
+			return invalid("listen_address", "must be an IP address of this machine, or empty for all")
+		}
+	}
+	if s.HTTPSPort < 1 || s.HTTPSPort > 65535 {
+		return invalid("https_port", "must be between 1 and 65535")
+	}
+	if s.HTTPPort < 0 || s.HTTPPort > 65535 {
+		return invalid("http_port", "must be between 1 and 65535, or 0 for no redirect")
+	}
+	if s.HTTPPort == s.HTTPSPort {
+		return invalid("http_port", "must differ from https_port")
+	}
+	if len(s.AdminNetworks) > 64 {
+		return invalid("admin_networks", "at most 64 networks")
+	}
+	for _, network := range s.AdminNetworks {
+		if _, err := ParseNetwork(network); err != nil {
+			return invalid("admin_networks", "%v", err)
+		}
+	}
+	if p := s.PasswordPolicy; p.MinLength < 8 || p.MinLength > 128 {
+		return invalid("password_policy.min_length", "must be between 8 and 128")
+	}
+	if p := s.PasswordPolicy; p.MinClasses < 1 || p.MinClasses > 4 {
+		return invalid("password_policy.min_classes", "must be between 1 and 4")
+	}
+	if l := s.Lockout; l.MaxFailures < 3 || l.MaxFailures > 100 {
+		return invalid("lockout.max_failures", "must be between 3 and 100")
+	}
+	if l := s.Lockout; l.WindowMinutes < 1 || l.WindowMinutes > 1440 {
+		return invalid("lockout.window_minutes", "must be between 1 and 1440")
+	}
+	if l := s.Lockout; l.LockMinutes < 1 || l.LockMinutes > 1440 {
+		return invalid("lockout.lock_minutes", "must be between 1 and 1440")
+	}
+	if s.SessionDays < 1 || s.SessionDays > 365 {
+		return invalid("session_days", "must be between 1 and 365")
+	}
+	return nil
+}
+
+// ParseNetwork reads "10.0.0.0/8", "2001:db8::/32" or a single address.
+func ParseNetwork(text string) (netip.Prefix, error) {
+	if prefix, err := netip.ParsePrefix(text); err == nil {
+		if prefix != prefix.Masked() {
+			return netip.Prefix{}, fmt.Errorf("%q has host bits set; did you mean %s?", text, prefix.Masked())
+		}
+		return prefix, nil
+	}
+	addr, err := netip.ParseAddr(text)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a network such as 192.168.0.0/16 or an address", text)
+	}
+	return netip.PrefixFrom(addr, addr.BitLen()), nil
+}
+
+// Service holds the current settings and stores changes.
+type Service struct {
+	db *store.DB
+
+	mu       sync.RWMutex
+	current  Settings
+	watchers []func(before, after Settings)
+}
+
+// Load reads the stored settings over the defaults.
+func Load(ctx context.Context, db *store.DB) (*Service, error) {
+	current := Defaults()
+	rows, err := db.SQL().QueryContext(ctx, `SELECT key, value FROM settings WHERE key NOT LIKE 'internal.%'`)
+	if err != nil {
+		return nil, fmt.Errorf("load settings: %w", err)
+	}
+	defer rows.Close()
+	stored := map[string]json.RawMessage{}
+	for rows.Next() {
+		var key, value string
+		if err := rows.Scan(&key, &value); err != nil {
+			return nil, fmt.Errorf("load settings: %w", err)
+		}
+		stored[key] = json.RawMessage(value)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load settings: %w", err)
+	}
+	if len(stored) > 0 {
+		// Keys this binary no longer knows are ignored rather than fatal, so
+		// that going back one version keeps the server starting.
+		encoded, _ := json.Marshal(stored)
+		if err := json.Unmarshal(encoded, &current); err != nil {
+			return nil, fmt.Errorf("load settings: %w", err)
+		}
+		if err := current.Validate(); err != nil {
+			return nil, fmt.Errorf("stored settings are invalid (%w); fix them with the API or remove the row from %s", err, db.Path())
+		}
+	}
+	return &Service{db: db, current: current}, nil
+}
+
+// Current returns a copy of the settings.
+func (s *Service) Current() Settings {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.current.clone()
+}
+
+func (s Settings) clone() Settings {
+	s.AdminNetworks = append([]string(nil), s.AdminNetworks...)
+	return s
+}
+
+// Watch calls fn after every change, outside any lock.
+func (s *Service) Watch(fn func(before, after Settings)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watchers = append(s.watchers, fn)
+}
+
+// ErrUnknownKey reports a key that is not a setting.
+var ErrUnknownKey = errors.New("unknown setting")
+
+// Update applies a partial change: a JSON object whose keys are settings.
+// Nested objects (password_policy, lockout) are merged field by field. Nothing is
+// stored unless every value is valid. It returns the new settings and the
+// keys that changed.
+func (s *Service) Update(ctx context.Context, actor eventlog.Actor, patch map[string]json.RawMessage) (Settings, []string, error) {
+	s.mu.Lock()
+	before := s.current.clone()
+	after := before.clone()
+	known := keysOf(before)
+	for key := range patch {
+		if _, ok := known[key]; !ok {
+			s.mu.Unlock()
+			return before, nil, &ValidationError{Key: key, Message: ErrUnknownKey.Error()}
+		}
+	}
+	for key, value := range patch {
+		if err := decodeStrict(key, value, &after); err != nil {
+			s.mu.Unlock()
+			return before, nil, err
+		}
+	}
+	if err := after.Validate(); err != nil {
+		s.mu.Unlock()
+		return before, nil, err
+	}
+	beforeValues, afterValues := keysOf(before), keysOf(after)
+	var changed []string
+	for key, value := range afterValues {
+		if !bytes.Equal(value, beforeValues[key]) {
+			changed = append(changed, key)
+		}
+	}
+	sort.Strings(changed)
+	if len(changed) == 0 {
+		s.mu.Unlock()
+		return after, nil, nil
+	}
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		now := store.NowMillis()
+		details := map[string]any{}
+		beforeDetail, afterDetail := map[string]json.RawMessage{}, map[string]json.RawMessage{}
+		for _, key := range changed {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+				 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+				key, string(afterValues[key]), now); err != nil {
+				return fmt.Errorf("store setting %s: %w", key, err)
+			}
+			beforeDetail[key], afterDetail[key] = beforeValues[key], afterValues[key]
+		}
+		details["before"], details["after"] = beforeDetail, afterDetail
+		return eventlog.Append(ctx, tx, eventlog.Entry{
+			Kind: eventlog.SettingsChanged, Actor: actor, Subject: strings.Join(changed, ","), Details: details,
+		})
+	})
+	if err != nil {
+		s.mu.Unlock()
+		return before, nil, err
+	}
+	s.current = after
+	watchers := append([]func(before, after Settings){}, s.watchers...)
+	s.mu.Unlock()
+	for _, watch := range watchers {
+		watch(before, after.clone())
+	}
+	return after, changed, nil
+}
+
+// keysOf encodes each setting separately, keyed by its JSON name.
+func keysOf(s Settings) map[string]json.RawMessage {
+	encoded, _ := json.Marshal(s)
+	var keys map[string]json.RawMessage
+	_ = json.Unmarshal(encoded, &keys)
+	return keys
+}
+
+// decodeStrict decodes one key into dst, refusing unknown nested fields and
+// values of the wrong type with a message that names the key.
+func decodeStrict(key string, value json.RawMessage, dst *Settings) error {
+	wrapped, _ := json.Marshal(map[string]json.RawMessage{key: value})
+	decoder := json.NewDecoder(bytes.NewReader(wrapped))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return &ValidationError{Key: key, Message: fmt.Sprintf("expected %s, got JSON %s", typeErr.Type, typeErr.Value)}
+		}
+		return &ValidationError{Key: key, Message: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return nil
+}
