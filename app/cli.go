@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+)
+
+// Main runs the parley command and returns its exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := &command{stdin: stdin, stdout: stdout, stderr: stderr}
+	if err := cmd.run(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var usage usageError
+		if errors.As(err, &usage) {
+			fmt.Fprintln(stderr, "parley:", err)
+			fmt.Fprintln(stderr, "Run 'parley help' for usage.")
+			return 2
+		}
+		fmt.Fprintln(stderr, "parley:", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+type command struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+const usage = `Parley: video conferencing for the office, in one program.
+
+Usage:
+  parley [flags]                 open the desktop app (headless: run the server)
+  parley serve [flags]           run the server without a window
+  parley version                 print the version
+  parley user add LOGIN [flags]  create an account (asks for its password)
+  parley user list               list accounts
+  parley user passwd LOGIN       set an account's password
+  parley user disable LOGIN      stop an account from signing in
+  parley user enable LOGIN       let a disabled account sign in again
+  parley user unlock LOGIN       lift a lockout after failed sign-ins
+
+Run 'parley COMMAND -h' for a command's flags.
+`
+
+func (c *command) run(args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return c.desktop(args)
+	}
+	switch args[0] {
+	case "serve":
+		return c.serve(args[1:])
+	case "version":
+		fmt.Fprintf(c.stdout, "parley %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	case "user":
+		return c.user(args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(c.stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// serverFlags are the flags of `parley` and `parley serve`.
+type serverFlags struct {
+	opts     Options
+	logLevel string
+}
+
+func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
+	f := &serverFlags{}
+	set := flag.NewFlagSet(name, flag.ContinueOnError)
+	set.SetOutput(c.stderr)
+	set.StringVar(&f.opts.DataDir, "data", "", "data directory (default: the per-user data folder)")
+	set.IntVar(&f.opts.HTTPSPort, "port", 0, "HTTPS port (default: from settings, 8443; the next free one if taken)")
+	set.IntVar(&f.opts.HTTPPort, "http-port", 0, "plain-HTTP redirect port (default: from settings, 8080; -1 for none)")
+	set.StringVar(&f.opts.Listen, "listen", "", "address to listen on (default: all)")
+	set.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return set, f
+}
+
+func (c *command) logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("unknown log level %q", level)}
+	}
+	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// desktop opens the desktop app. This build has no window yet, so it says
+// so and runs the server, as it does on a machine without a display.
+func (c *command) desktop(args []string) error {
+	set, f := c.serverFlagSet("parley")
+	if err := set.Parse(args); err != nil {
+		return err
+	}
+	if set.NArg() > 0 {
+		return usageError{fmt.Sprintf("unknown command %q", set.Arg(0))}
+	}
+	if hasDisplay() {
+		fmt.Fprintln(c.stdout, "This build of Parley has no desktop window yet; running the server instead.")
+	} else {
+		fmt.Fprintln(c.stdout, "No display found; running the Parley server without a window.")
+	}
+	return c.runServer(f)
+}
+
+func (c *command) serve(args []string) error {
+	set, f := c.serverFlagSet("parley serve")
+	if err := set.Parse(args); err != nil {
+		return err
+	}
+	if set.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", set.Arg(0))}
+	}
+	return c.runServer(f)
+}
+
+func (c *command) runServer(f *serverFlags) error {
+	logger, err := c.logger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	f.opts.Logger = logger
+	// The first signal stops gracefully; once stop() has run, a second one
+	// ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	host, err := Start(ctx, f.opts)
+	if err != nil {
+		return err
+	}
+	c.printWelcome(host)
+	<-ctx.Done()
+	stop()
+	fmt.Fprintln(c.stdout, "Stopping Parley...")
+	host.Stop()
+	fmt.Fprintln(c.stdout, "Parley stopped.")
+	return nil
+}
+
+func (c *command) printWelcome(h *Host) {
+	out := c.stdout
+	fmt.Fprintf(out, "Parley %s is running (data in %s).\n", Version, h.DataDir())
+	fmt.Fprintf(out, "  Open %s in a browser (on this machine: %s).\n", h.URL(), h.LocalURL())
+	fmt.Fprintf(out, "  Trust this server's certificate authority: %sca.crt\n", h.URL())
+	if link := h.SetupLink(); link != "" {
+		fmt.Fprintf(out, "  First start: create the owner account at\n    %s\n", link)
+		fmt.Fprintln(out, "  (the link works once, for 24 hours; or run 'parley user add LOGIN --role owner')")
+	}
+	fmt.Fprintln(out, "Press Ctrl+C to stop.")
+}

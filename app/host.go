@@ -1,0 +1,316 @@
+// Package app owns the parley command: its command line, the wiring of
+// the server's subsystems into one supervised process, and its lifecycle
+// from first start to a clean stop.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/parleyhq/parley/app/datadir"
+	"github.com/parleyhq/parley/app/supervisor"
+	"github.com/parleyhq/parley/assets"
+	"github.com/parleyhq/parley/server/accounts"
+	"github.com/parleyhq/parley/server/api"
+	"github.com/parleyhq/parley/server/certs"
+	"github.com/parleyhq/parley/server/eventlog"
+	"github.com/parleyhq/parley/server/settings"
+	"github.com/parleyhq/parley/server/store"
+	"github.com/parleyhq/parley/server/web"
+)
+
+// Version is set at build time (-ldflags "-X ...app.Version=...").
+var Version = "dev"
+
+// Options are the command-line choices that override settings.
+type Options struct {
+	DataDir   string // "" = the per-user default
+	HTTPSPort int    // 0 = from settings
+	HTTPPort  int    // 0 = from settings, -1 = no redirect
+	Listen    string // "" = from settings
+	Logger    *slog.Logger
+}
+
+// core is the control plane opened on a data directory: what both the
+// server and the host's `parley user` commands work with.
+type core struct {
+	dir      string
+	db       *store.DB
+	settings *settings.Service
+	accounts *accounts.Service
+	serverID string
+}
+
+// hashTarget is how long one password hash should take on this machine.
+const hashTarget = 150 * time.Millisecond
+
+func openCore(ctx context.Context, dir string, logger *slog.Logger) (*core, error) {
+	db, err := store.Open(ctx, dir, logger)
+	if err != nil {
+		return nil, err
+	}
+	c, err := wireCore(ctx, dir, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func wireCore(ctx context.Context, dir string, db *store.DB) (*core, error) {
+	if from, to := db.Migrated(); from != to {
+		err := eventlog.Record(ctx, db, eventlog.Entry{Kind: eventlog.StoreMigrated, Actor: eventlog.System,
+			Subject: "database", Details: map[string]any{"from": from, "to": to}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	current, err := settings.Load(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	serverID, err := settings.InternalValue(ctx, db, "server_id", func() (string, error) {
+		id := make([]byte, 16)
+		if _, err := rand.Read(id); err != nil {
+			return "", err
+		}
+		return strconv.Quote(hex.EncodeToString(id)), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	hashText, err := settings.InternalValue(ctx, db, "password_hash", func() (string, error) {
+		encoded, err := json.Marshal(accounts.MeasureHashParams(hashTarget))
+		return string(encoded), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var params accounts.HashParams
+	if err := json.Unmarshal([]byte(hashText), &params); err != nil {
+		return nil, fmt.Errorf("stored password-hash costs are unreadable: %w", err)
+	}
+	id, _ := strconv.Unquote(serverID)
+	return &core{
+		dir:      dir,
+		db:       db,
+		settings: current,
+		accounts: accounts.New(db, current.Current, accounts.NewHasher(params)),
+		serverID: id,
+	}, nil
+}
+
+// Host is a running Parley server.
+type Host struct {
+	core       *core
+	lock       *datadir.Lock
+	certs      *certs.Manager
+	web        *web.Server
+	supervisor *supervisor.Supervisor
+	logger     *slog.Logger
+	setupToken string
+}
+
+// Start opens the data directory and starts every subsystem. It fails when
+// another server holds the directory or the database is from a newer
+// Parley; a subsystem that fails to start is retried in the background and
+// shows in the status instead.
+func Start(ctx context.Context, opts Options) (*Host, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	dir := opts.DataDir
+	if dir == "" {
+		var err error
+		if dir, err = datadir.Default(); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := datadir.Ensure(dir)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := datadir.Acquire(dir, fmt.Sprintf("pid %d, starting", os.Getpid()))
+	if err != nil {
+		return nil, err
+	}
+	h := &Host{lock: lock, logger: logger}
+	if err := h.start(ctx, dir, opts); err != nil {
+		h.Stop()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Host) start(ctx context.Context, dir string, opts Options) error {
+	var err error
+	if h.core, err = openCore(ctx, dir, h.logger); err != nil {
+		return err
+	}
+	h.certs, err = certs.Open(filepath.Join(dir, "tls"), certs.Options{
+		Organization: "Parley (" + h.core.settings.Current().ServerName + ")",
+		Logger:       h.logger,
+	})
+	if err != nil {
+		return err
+	}
+	h.supervisor = supervisor.New(supervisor.Options{Logger: h.logger, OnEvent: h.recordSubsystemEvent})
+	handler := api.New(api.Config{
+		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,
+		Health: h.health, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
+	})
+	h.web = web.New(handler, h.certs.GetCertificate, func() web.Ports { return h.ports(opts) }, h.logger)
+
+	h.supervisor.Add(&storeService{core: h.core})
+	h.supervisor.Add(&certificateService{certs: h.certs, db: h.core.db})
+	h.supervisor.Add(service{name: h.web.Name(), serve: func(ctx context.Context, st *supervisor.Status) error {
+		return h.web.Serve(ctx, st)
+	}})
+	if err := h.supervisor.Start(ctx); err != nil {
+		h.logger.Warn("not every subsystem is running yet", slog.Any("error", err))
+	}
+
+	hasOwner, err := h.core.accounts.OwnerExists(ctx)
+	if err != nil {
+		return err
+	}
+	if !hasOwner {
+		if h.setupToken, err = h.core.accounts.NewSetupToken(ctx); err != nil {
+			return err
+		}
+	}
+	return h.lock.SetHolder(fmt.Sprintf("pid %d, %s", os.Getpid(), h.LocalURL()))
+}
+
+// ports merges command-line overrides over the settings.
+func (h *Host) ports(opts Options) web.Ports {
+	current := h.core.settings.Current()
+	ports := web.Ports{Address: current.ListenAddress, HTTPSPort: current.HTTPSPort, HTTPPort: current.HTTPPort}
+	if opts.Listen != "" {
+		ports.Address = opts.Listen
+	}
+	if opts.HTTPSPort != 0 {
+		ports.HTTPSPort = opts.HTTPSPort
+	}
+	switch {
+	case opts.HTTPPort < 0:
+		ports.HTTPPort = 0
+	case opts.HTTPPort > 0:
+		ports.HTTPPort = opts.HTTPPort
+	}
+	return ports
+}
+
+// Stop stops every subsystem in reverse order, lets requests in flight
+// finish, closes the database and releases the data directory.
+func (h *Host) Stop() {
+	if h.supervisor != nil {
+		h.supervisor.Stop()
+	}
+	if h.core != nil {
+		if err := h.core.db.Close(); err != nil {
+			h.logger.Error("close database", slog.Any("error", err))
+		}
+	}
+	if err := h.lock.Release(); err != nil {
+		h.logger.Error("release data directory", slog.Any("error", err))
+	}
+}
+
+// DataDir is the data directory in use.
+func (h *Host) DataDir() string { return h.core.dir }
+
+// HTTPSPort is the bound HTTPS port (0 while the web subsystem is down).
+func (h *Host) HTTPSPort() int { return h.web.HTTPSPort() }
+
+// LocalURL is the address that works on this machine.
+func (h *Host) LocalURL() string {
+	return "https://localhost:" + strconv.Itoa(h.HTTPSPort()) + "/"
+}
+
+// URL is the address to share: the configured base URL, or the first LAN
+// address of this machine.
+func (h *Host) URL() string {
+	if base := h.core.settings.Current().BaseURL; base != "" {
+		return base
+	}
+	host := "localhost"
+	if addr, ok := lanAddress(); ok {
+		host = addr.String()
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(h.HTTPSPort())) + "/"
+}
+
+// SetupLink is the one-time link that creates the owner, or "" once the
+// server has one.
+func (h *Host) SetupLink() string {
+	if h.setupToken == "" {
+		return ""
+	}
+	return h.URL() + "setup/" + h.setupToken
+}
+
+// CACertificatePEM is the local CA that signs the server certificate.
+func (h *Host) CACertificatePEM() []byte { return h.certs.CACertPEM() }
+
+func (h *Host) health() []api.Subsystem {
+	var list []api.Subsystem
+	for _, s := range h.supervisor.Health() {
+		list = append(list, api.Subsystem{Name: s.Name, State: string(s.State), Reason: s.Reason, Since: s.Since, Restarts: s.Restarts})
+	}
+	return list
+}
+
+// recordSubsystemEvent logs starts, failures and stops; the transient
+// states in between would only add noise.
+func (h *Host) recordSubsystemEvent(e supervisor.Event) {
+	switch e.State {
+	case supervisor.Running, supervisor.Degraded, supervisor.Restarting, supervisor.Stopped:
+	default:
+		return
+	}
+	details := map[string]any{"state": e.State}
+	if e.Reason != "" {
+		details["reason"] = e.Reason
+	}
+	err := eventlog.Record(context.Background(), h.core.db, eventlog.Entry{At: e.Time, Kind: eventlog.SubsystemState,
+		Actor: eventlog.System, Subject: e.Service, Details: details})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		h.logger.Error("record subsystem event", slog.Any("error", err))
+	}
+}
+
+// lanAddress picks the address colleagues reach this machine at: the first
+// private IPv4 address of an interface that is up, else any global one.
+func lanAddress() (netip.Addr, bool) {
+	var fallback netip.Addr
+	for _, ip := range certs.DefaultAddresses() {
+		addr, ok := netip.AddrFromSlice(ip)
+		if !ok {
+			continue
+		}
+		addr = addr.Unmap()
+		if addr.IsLoopback() || addr.IsLinkLocalUnicast() || !addr.Is4() {
+			continue
+		}
+		if addr.IsPrivate() {
+			return addr, true
+		}
+		if !fallback.IsValid() {
+			fallback = addr
+		}
+	}
+	return fallback, fallback.IsValid()
+}

@@ -1,0 +1,23 @@
+package assets
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed web
+var embedded embed.FS
+
+// web is the web sub-tree; fs.Sub can only fail on an invalid path, so an
+// error here is a build mistake, not a runtime condition.
+var web = func() fs.FS {
+	sub, err := fs.Sub(embedded, "web")
+	if err != nil {
+		panic("assets: " + err.Error())
+	}
+	return sub
+}()
+
+// Web returns the web client: index.html and setup.html at its root, the
+// files the server publishes under /assets/ below it.
+func Web() fs.FS { return web }
