@@ -26,6 +26,11 @@ func (c *command) user(args []string) error {
 		return usageError{"user needs a subcommand: add, list, passwd, disable, enable or unlock"}
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "add", "list", "passwd", "disable", "enable", "unlock":
+	default:
+		return usageError{fmt.Sprintf("unknown user subcommand %q", sub)}
+	}
 	set := flag.NewFlagSet("parley user "+sub, flag.ContinueOnError)
 	set.SetOutput(c.stderr)
 	dataDir := set.String("data", "", "data directory (default: the per-user data folder)")
@@ -115,8 +120,6 @@ func (c *command) user(args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "%s is unlocked.\n", target.Login)
-	default:
-		return usageError{fmt.Sprintf("unknown user subcommand %q", sub)}
 	}
 	return nil
 }

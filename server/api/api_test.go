@@ -2,9 +2,9 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -208,12 +208,7 @@ func TestLockoutAndUnlockOverTheAPI(t *testing.T) {
 	}
 }
 
-func itoa(id int64) string { return jsonNumber(id) }
-
-func jsonNumber(id int64) string {
-	b, _ := json.Marshal(id)
-	return string(b)
-}
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 func TestAdminNetworkRestriction(t *testing.T) {
 	h := newHarness(t)
