@@ -1,0 +1,63 @@
+# Parley's two everyday commands are `make run` and `make test`; both first
+# install, on Debian or Ubuntu, the system packages they need.
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/parleyhq/parley/app.Version=$(VERSION)
+BIN     := bin/parley
+
+# Programs the build and the tests use, as command:debian-package.
+DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git
+
+# Every test has a timeout; the race detector runs on every package that
+# does not need cgo (all of them, so far).
+TEST_TIMEOUT ?= 20m
+FUZZ_TIME    ?= 30s
+
+.PHONY: all deps build run test fmt-check vet fuzz clean
+
+all: build
+
+## deps: install the Debian packages that are missing (uses sudo when not root)
+deps:
+	@missing=""; \
+	for pair in $(DEB_TOOLS); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "Please install:$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "Installing:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/" >&2; exit 1; }
+
+## build: compile bin/parley
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./app/cmd/parley
+
+## run: build and start Parley on its embedded defaults
+run: build
+	./$(BIN)
+
+## test: formatting, vet, and every test (race detector on)
+test: deps fmt-check vet
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+fmt-check:
+	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:" $$unformatted >&2; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## fuzz: run each fuzz target for FUZZ_TIME (the seeds also run in `make test`)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME) ./server/api
+	$(GO) test -run '^$$' -fuzz '^FuzzUpload$$' -fuzztime $(FUZZ_TIME) ./server/certs
+
+clean:
+	rm -rf bin
