@@ -333,3 +333,39 @@ func TestKillDuringWritesLosesNothingCommitted(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestFirstStartRecordsItsMigration checks the event row of a migration
+// from an empty database, and that a second start records none.
+func TestFirstStartRecordsItsMigration(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--data", dir); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	port := strconv.Itoa(freePort(t))
+	for start := 1; start <= 2; start++ {
+		s := testenv.StartServer(t, dir, "--port", port, "--http-port", "-1")
+		c := clientOf(t, s)
+		ctx := context.Background()
+		if _, err := c.SignIn(ctx, "boss", ownerPassword); err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Events []struct {
+				Actor   string
+				Details map[string]int
+			}
+		}
+		if err := c.Do(ctx, http.MethodGet, "/api/v1/events?kind=store.migrated", nil, &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) != 1 || page.Events[0].Details["from"] != 0 || page.Events[0].Details["to"] != store.LatestVersion() || page.Events[0].Actor != "system" {
+			t.Fatalf("start %d: migration rows %+v", start, page.Events)
+		}
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.Stop(stopCtx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
