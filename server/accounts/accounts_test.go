@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
+	"github.com/parleyhq/parley/server/store/storetest"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +28,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := store.Open(context.Background(), t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, "")
 	f := &fixture{db: db, clock: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), settings: settings.Defaults()}
 	f.svc = New(db, func() settings.Settings { return f.settings }, NewHasher(fastHash))
 	f.svc.now = func() time.Time { return f.clock }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"github.com/parleyhq/parley/server/store/storetest"
 	"io"
 	"log"
 	"log/slog"
@@ -48,11 +49,7 @@ func newHarness(t *testing.T) *harness {
 	ctx := context.Background()
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, dir, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, dir)
 	current, err := settings.Load(ctx, db)
 	if err != nil {
 		t.Fatal(err)

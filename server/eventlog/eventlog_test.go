@@ -3,23 +3,14 @@ package eventlog
 import (
 	"context"
 	"database/sql"
-	"io"
-	"log/slog"
+	"github.com/parleyhq/parley/server/store/storetest"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/server/store"
 )
 
-func openDB(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func openDB(t *testing.T) *store.DB { return storetest.Open(t, "") }
 
 func addUser(t *testing.T, db *store.DB, login, name string) int64 {
 	t.Helper()

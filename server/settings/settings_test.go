@@ -4,23 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
+	"github.com/parleyhq/parley/server/store/storetest"
 	"testing"
 
 	"github.com/parleyhq/parley/server/eventlog"
 	"github.com/parleyhq/parley/server/store"
 )
 
-func openDB(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func openDB(t *testing.T) *store.DB { return storetest.Open(t, "") }
 
 func patch(t *testing.T, text string) map[string]json.RawMessage {
 	t.Helper()
