@@ -262,9 +262,6 @@ func (h *Host) SetupLink() string {
 	return h.URL() + "setup/" + h.setupToken
 }
 
-// CACertificatePEM is the local CA that signs the server certificate.
-func (h *Host) CACertificatePEM() []byte { return h.certs.CACertPEM() }
-
 func (h *Host) health() []api.Subsystem {
 	var list []api.Subsystem
 	for _, s := range h.supervisor.Health() {

@@ -37,7 +37,9 @@ func (s *storeService) Serve(ctx context.Context, st *supervisor.Status) error {
 	if err != nil {
 		return err
 	}
-	st.Ready(fmt.Sprintf("schema %d, %s", version, db.Path()))
+	// The status is public: name the schema, not the folder (and user name)
+	// the database lives in.
+	st.Ready(fmt.Sprintf("schema %d", version))
 	check := time.NewTicker(time.Minute)
 	defer check.Stop()
 	purge := time.NewTicker(time.Hour)

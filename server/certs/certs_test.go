@@ -321,12 +321,6 @@ func newUploadPKI(t testing.TB, now time.Time) *uploadPKI {
 	}
 }
 
-func (p *uploadPKI) rootPool() *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AddCert(p.root.cert)
-	return pool
-}
-
 // --- TLS helpers ---
 
 // serveTLS accepts TLS connections on 127.0.0.1 with m's certificate and

@@ -96,11 +96,6 @@ func StatusOf(err error) int {
 	return 0
 }
 
-// URL resolves a path against the server's address.
-func (c *Client) URL(path string) string {
-	return c.base.ResolveReference(&url.URL{Path: strings.TrimPrefix(path, "/")}).String()
-}
-
 // Do sends a request with body encoded as JSON (none when nil) and decodes
 // a successful answer into out (ignored when nil). Query parameters may be
 // part of path.
