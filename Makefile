@@ -12,9 +12,10 @@ DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium
 # Every test has a timeout; the race detector runs on every package that
 # does not need cgo (all of them, so far).
 TEST_TIMEOUT ?= 20m
+STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZ_TIME    ?= 30s
 
-.PHONY: all deps build run test fmt-check vet fuzz clean
+.PHONY: all deps build run test fmt-check vet lint fuzz clean
 
 all: build
 
@@ -43,8 +44,8 @@ build: deps
 run: build
 	./$(BIN)
 
-## test: formatting, vet, and every test (race detector on)
-test: deps fmt-check vet
+## test: formatting, vet, staticcheck, and every test (race detector on)
+test: deps fmt-check vet lint
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 fmt-check:
@@ -53,6 +54,10 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck finds unused code and common mistakes that vet does not.
+lint:
+	$(GO) run $(STATICCHECK) ./...
 
 ## fuzz: run each fuzz target for FUZZ_TIME (the seeds also run in `make test`)
 fuzz:
