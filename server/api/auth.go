@@ -88,7 +88,7 @@ func (a *API) answerSignedIn(w http.ResponseWriter, r *http.Request, status int,
 	}
 	if session.Kind == accounts.CookieSession {
 		http.SetCookie(w, &http.Cookie{
-			Name: SessionCookie, Value: token, Path: "/", Expires: session.ExpiresAt,
+			Name: a.sessionCookie(), Value: token, Path: "/", Expires: session.ExpiresAt,
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		})
 	} else {
@@ -103,7 +103,7 @@ func (a *API) signOut(w http.ResponseWriter, r *http.Request, rq *request) error
 		return err
 	}
 	if rq.session.Kind == accounts.CookieSession {
-		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		http.SetCookie(w, &http.Cookie{Name: a.sessionCookie(), Value: "", Path: "/", MaxAge: -1,
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -16,8 +16,16 @@ import (
 	"github.com/parleyhq/parley/server/settings"
 )
 
-// SessionCookie is the name of the browser session cookie.
-const SessionCookie = "parley_session"
+// sessionCookie names the browser session cookie. Browsers share cookies
+// between ports of one host, so the name carries the server's id: two
+// Parley servers on one machine must not sign each other's visitors out.
+func (a *API) sessionCookie() string {
+	id := a.ServerID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return "parley_session_" + id
+}
 
 // request is what a handler knows about the caller.
 type request struct {
@@ -81,7 +89,7 @@ func (a *API) authenticate(r *http.Request, rq *request) error {
 			return apiError(http.StatusUnauthorized, "unauthorized", "the Authorization header must be 'Bearer <token>'")
 		}
 		token = strings.TrimSpace(value)
-	} else if cookie, err := r.Cookie(SessionCookie); err == nil {
+	} else if cookie, err := r.Cookie(a.sessionCookie()); err == nil {
 		token, fromCookie = cookie.Value, true
 	}
 	if token == "" {
