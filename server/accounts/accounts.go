@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/server/problem"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ type querier interface {
 func (s *Service) loadUser(ctx context.Context, q querier, where string, arg any) (User, error) {
 	u, err := s.scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, newError(NotFound, "no such user")
+		return User{}, problem.New(problem.NotFound, "no such user")
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("load user: %w", err)

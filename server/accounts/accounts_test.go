@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/parleyhq/parley/server/problem"
 	"github.com/parleyhq/parley/server/store/storetest"
 	"strings"
 	"testing"
@@ -53,8 +54,8 @@ func (f *fixture) events(t *testing.T, kind string) []eventlog.Listed {
 	return list
 }
 
-func kindOf(err error) Kind {
-	var accountErr *Error
+func kindOf(err error) problem.Kind {
+	var accountErr *problem.Error
 	if errors.As(err, &accountErr) {
 		return accountErr.Kind
 	}
@@ -92,8 +93,8 @@ func TestCreateValidatesEveryField(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := f.svc.Create(ctx, eventlog.Host, c.user)
-		var accountErr *Error
-		if !errors.As(err, &accountErr) || accountErr.Kind != Invalid || accountErr.Field != c.field {
+		var accountErr *problem.Error
+		if !errors.As(err, &accountErr) || accountErr.Kind != problem.Invalid || accountErr.Field != c.field {
 			t.Errorf("%s: got %v, want invalid %s", c.name, err, c.field)
 		}
 	}
@@ -109,7 +110,7 @@ func TestCreateValidatesEveryField(t *testing.T) {
 	if anna.DisplayName != "jean.dupont-1" || anna.Role != Member || !anna.Enabled || !anna.HasPassword {
 		t.Errorf("created %+v", anna)
 	}
-	if _, err := f.svc.Create(ctx, eventlog.Host, NewUser{Login: "jean.dupont-1", Password: goodPassword}); kindOf(err) != Conflict {
+	if _, err := f.svc.Create(ctx, eventlog.Host, NewUser{Login: "jean.dupont-1", Password: goodPassword}); kindOf(err) != problem.Conflict {
 		t.Errorf("duplicate login: %v", err)
 	}
 	if got := f.events(t, eventlog.UserCreated); len(got) != 1 || got[0].SubjectUser.Login != "jean.dupont-1" || got[0].Actor != "host" {
@@ -122,19 +123,19 @@ func TestOnlyTheHostCreatesTheOwnerOnce(t *testing.T) {
 	ctx := context.Background()
 	admin := f.addUser(t, "admin", Admin)
 	_, err := f.svc.Create(ctx, eventlog.Actor{UserID: admin.ID}, NewUser{Login: "boss", Password: goodPassword, Role: Owner})
-	if kindOf(err) != Forbidden {
+	if kindOf(err) != problem.Forbidden {
 		t.Errorf("admin created an owner: %v", err)
 	}
 	f.addUser(t, "boss", Owner)
-	if _, err := f.svc.Create(ctx, eventlog.Host, NewUser{Login: "boss2", Password: goodPassword, Role: Owner}); kindOf(err) != Conflict {
+	if _, err := f.svc.Create(ctx, eventlog.Host, NewUser{Login: "boss2", Password: goodPassword, Role: Owner}); kindOf(err) != problem.Conflict {
 		t.Errorf("second owner: %v", err)
 	}
 	member := f.addUser(t, "member", Member)
-	if _, err := f.svc.Create(ctx, eventlog.Actor{UserID: member.ID}, NewUser{Login: "x1", Password: goodPassword}); kindOf(err) != Forbidden {
+	if _, err := f.svc.Create(ctx, eventlog.Actor{UserID: member.ID}, NewUser{Login: "x1", Password: goodPassword}); kindOf(err) != problem.Forbidden {
 		t.Errorf("a member created a user: %v", err)
 	}
 	auditor := f.addUser(t, "auditor", SecurityAdmin)
-	if _, err := f.svc.Create(ctx, eventlog.Actor{UserID: auditor.ID}, NewUser{Login: "x2", Password: goodPassword}); kindOf(err) != Forbidden {
+	if _, err := f.svc.Create(ctx, eventlog.Actor{UserID: auditor.ID}, NewUser{Login: "x2", Password: goodPassword}); kindOf(err) != problem.Forbidden {
 		t.Errorf("a security admin created a user: %v", err)
 	}
 }
@@ -147,13 +148,13 @@ func TestSignInLockoutAndUnlock(t *testing.T) {
 	wrong := Credentials{Login: "anna", Password: "nope", Source: "192.168.1.20", Kind: CookieSession}
 
 	for i := 1; i < f.settings.Lockout.MaxFailures; i++ {
-		if _, _, _, err := f.svc.SignIn(ctx, wrong); kindOf(err) != BadCredentials {
+		if _, _, _, err := f.svc.SignIn(ctx, wrong); kindOf(err) != problem.BadCredentials {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
 	_, _, _, err := f.svc.SignIn(ctx, wrong)
-	var locked *Error
-	if !errors.As(err, &locked) || locked.Kind != LockedOut {
+	var locked *problem.Error
+	if !errors.As(err, &locked) || locked.Kind != problem.LockedOut {
 		t.Fatalf("failure %d did not lock: %v", f.settings.Lockout.MaxFailures, err)
 	}
 	if want := f.clock.Add(15 * time.Minute); !locked.Until.Equal(want) {
@@ -161,7 +162,7 @@ func TestSignInLockoutAndUnlock(t *testing.T) {
 	}
 	right := wrong
 	right.Password = goodPassword
-	if _, _, _, err := f.svc.SignIn(ctx, right); kindOf(err) != LockedOut {
+	if _, _, _, err := f.svc.SignIn(ctx, right); kindOf(err) != problem.LockedOut {
 		t.Fatalf("right password while locked: %v", err)
 	}
 	if u, _ := f.svc.User(ctx, anna.ID); u.LockedUntil == nil {
@@ -179,7 +180,7 @@ func TestSignInLockoutAndUnlock(t *testing.T) {
 		t.Errorf("auth.locked rows %+v", lockedEvents)
 	}
 
-	if err := f.svc.Unlock(ctx, eventlog.Actor{UserID: anna.ID}, anna.ID); kindOf(err) != Forbidden {
+	if err := f.svc.Unlock(ctx, eventlog.Actor{UserID: anna.ID}, anna.ID); kindOf(err) != problem.Forbidden {
 		t.Errorf("a member unlocked: %v", err)
 	}
 	if err := f.svc.Unlock(ctx, eventlog.Actor{UserID: admin.ID, Source: "10.0.0.1"}, anna.ID); err != nil {
@@ -210,14 +211,14 @@ func TestLockoutEndsByItselfAndFailuresAgeOut(t *testing.T) {
 	}
 	// The window passes: old failures no longer count.
 	f.clock = f.clock.Add(16 * time.Minute)
-	if _, _, _, err := f.svc.SignIn(ctx, wrong); kindOf(err) != BadCredentials {
+	if _, _, _, err := f.svc.SignIn(ctx, wrong); kindOf(err) != problem.BadCredentials {
 		t.Fatalf("aged-out failures still counted: %v", err)
 	}
 	for i := 0; i < f.settings.Lockout.MaxFailures-1; i++ {
 		f.svc.SignIn(ctx, wrong)
 	}
 	right := Credentials{Login: "anna", Password: goodPassword, Kind: BearerSession}
-	if _, _, _, err := f.svc.SignIn(ctx, right); kindOf(err) != LockedOut {
+	if _, _, _, err := f.svc.SignIn(ctx, right); kindOf(err) != problem.LockedOut {
 		t.Fatalf("not locked: %v", err)
 	}
 	f.clock = f.clock.Add(15*time.Minute + time.Second)
@@ -247,10 +248,10 @@ func TestUnknownLoginAndDisabledAccount(t *testing.T) {
 	if _, err := f.svc.Update(ctx, eventlog.Host, anna.ID, UserPatch{Enabled: &disabled}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Authenticate(ctx, token); kindOf(err) != BadCredentials {
+	if _, _, err := f.svc.Authenticate(ctx, token); kindOf(err) != problem.BadCredentials {
 		t.Errorf("session of a disabled user still works: %v", err)
 	}
-	if _, _, _, err := f.svc.SignIn(ctx, Credentials{Login: "anna", Password: goodPassword}); kindOf(err) != Disabled {
+	if _, _, _, err := f.svc.SignIn(ctx, Credentials{Login: "anna", Password: goodPassword}); kindOf(err) != problem.Disabled {
 		t.Errorf("disabled sign-in: %v", err)
 	}
 }
@@ -268,19 +269,19 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 	if err != nil || got.ID != session.ID || user.ID != anna.ID {
 		t.Fatalf("authenticate: %+v %+v %v", got, user, err)
 	}
-	if _, _, err := f.svc.Authenticate(ctx, token+"x"); kindOf(err) != BadCredentials {
+	if _, _, err := f.svc.Authenticate(ctx, token+"x"); kindOf(err) != problem.BadCredentials {
 		t.Errorf("forged token: %v", err)
 	}
 	if err := f.svc.SignOut(ctx, eventlog.Actor{UserID: anna.ID}, session.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Authenticate(ctx, token); kindOf(err) != BadCredentials {
+	if _, _, err := f.svc.Authenticate(ctx, token); kindOf(err) != problem.BadCredentials {
 		t.Errorf("signed-out token: %v", err)
 	}
 
 	second, _, _, _ := f.svc.SignIn(ctx, creds)
 	f.clock = f.clock.Add(time.Duration(f.settings.SessionDays)*24*time.Hour + time.Second)
-	if _, _, err := f.svc.Authenticate(ctx, second); kindOf(err) != BadCredentials {
+	if _, _, err := f.svc.Authenticate(ctx, second); kindOf(err) != problem.BadCredentials {
 		t.Errorf("expired token: %v", err)
 	}
 
@@ -304,10 +305,10 @@ func TestPasswordChangeRevokesOtherSessions(t *testing.T) {
 	other, _, _, _ := f.svc.SignIn(ctx, creds)
 
 	self := eventlog.Actor{UserID: anna.ID}
-	if err := f.svc.SetPassword(ctx, self, anna.ID, "wrong", "New-Password-42", keepSession.ID); kindOf(err) != Invalid {
+	if err := f.svc.SetPassword(ctx, self, anna.ID, "wrong", "New-Password-42", keepSession.ID); kindOf(err) != problem.Invalid {
 		t.Fatalf("wrong current password: %v", err)
 	}
-	if err := f.svc.SetPassword(ctx, self, anna.ID, goodPassword, "short", keepSession.ID); kindOf(err) != Invalid {
+	if err := f.svc.SetPassword(ctx, self, anna.ID, goodPassword, "short", keepSession.ID); kindOf(err) != problem.Invalid {
 		t.Fatalf("weak new password: %v", err)
 	}
 	if err := f.svc.SetPassword(ctx, self, anna.ID, goodPassword, "New-Password-42", keepSession.ID); err != nil {
@@ -319,7 +320,7 @@ func TestPasswordChangeRevokesOtherSessions(t *testing.T) {
 	if _, _, err := f.svc.Authenticate(ctx, other); err == nil {
 		t.Error("another session survived the password change")
 	}
-	if _, _, _, err := f.svc.SignIn(ctx, creds); kindOf(err) != BadCredentials {
+	if _, _, _, err := f.svc.SignIn(ctx, creds); kindOf(err) != problem.BadCredentials {
 		t.Errorf("old password still works: %v", err)
 	}
 	if rows := f.events(t, eventlog.UserPasswordChanged); len(rows) != 1 {
@@ -337,19 +338,19 @@ func TestUpdateRules(t *testing.T) {
 	no, login, ownerRole := false, "renamed", Owner
 	adminRole := Admin
 
-	if _, err := f.svc.Update(ctx, asAdmin, anna.ID, UserPatch{Login: &login}); kindOf(err) != Invalid {
+	if _, err := f.svc.Update(ctx, asAdmin, anna.ID, UserPatch{Login: &login}); kindOf(err) != problem.Invalid {
 		t.Errorf("login change: %v", err)
 	}
-	if _, err := f.svc.Update(ctx, asAdmin, owner.ID, UserPatch{Enabled: &no}); kindOf(err) != Forbidden {
+	if _, err := f.svc.Update(ctx, asAdmin, owner.ID, UserPatch{Enabled: &no}); kindOf(err) != problem.Forbidden {
 		t.Errorf("disable owner: %v", err)
 	}
-	if _, err := f.svc.Update(ctx, asAdmin, admin.ID, UserPatch{Enabled: &no}); kindOf(err) != Forbidden {
+	if _, err := f.svc.Update(ctx, asAdmin, admin.ID, UserPatch{Enabled: &no}); kindOf(err) != problem.Forbidden {
 		t.Errorf("disable self: %v", err)
 	}
-	if _, err := f.svc.Update(ctx, asAdmin, anna.ID, UserPatch{Role: &ownerRole}); kindOf(err) != Forbidden {
+	if _, err := f.svc.Update(ctx, asAdmin, anna.ID, UserPatch{Role: &ownerRole}); kindOf(err) != problem.Forbidden {
 		t.Errorf("make a second owner: %v", err)
 	}
-	if _, err := f.svc.Update(ctx, eventlog.Actor{UserID: anna.ID}, anna.ID, UserPatch{Role: &adminRole}); kindOf(err) != Forbidden {
+	if _, err := f.svc.Update(ctx, eventlog.Actor{UserID: anna.ID}, anna.ID, UserPatch{Role: &adminRole}); kindOf(err) != problem.Forbidden {
 		t.Errorf("member promoted self: %v", err)
 	}
 	name := "Anna Karenina"
@@ -389,10 +390,10 @@ func TestGroupsAndRights(t *testing.T) {
 	}
 	for _, g := range groups {
 		newName := "Renamed"
-		if _, err := f.svc.UpdateGroup(ctx, admin, g.ID, GroupPatch{Name: &newName}); kindOf(err) != Forbidden {
+		if _, err := f.svc.UpdateGroup(ctx, admin, g.ID, GroupPatch{Name: &newName}); kindOf(err) != problem.Forbidden {
 			t.Errorf("renamed built-in %s: %v", g.Name, err)
 		}
-		if err := f.svc.DeleteGroup(ctx, admin, g.ID); kindOf(err) != Forbidden {
+		if err := f.svc.DeleteGroup(ctx, admin, g.ID); kindOf(err) != problem.Forbidden {
 			t.Errorf("deleted built-in %s: %v", g.Name, err)
 		}
 	}
@@ -401,14 +402,14 @@ func TestGroupsAndRights(t *testing.T) {
 		t.Errorf("ungrouped rights %v", rights)
 	}
 
-	if _, err := f.svc.CreateGroup(ctx, admin, "NoHost", []string{"fly"}); kindOf(err) != Invalid {
+	if _, err := f.svc.CreateGroup(ctx, admin, "NoHost", []string{"fly"}); kindOf(err) != problem.Invalid {
 		t.Errorf("unknown right: %v", err)
 	}
 	noHost, err := f.svc.CreateGroup(ctx, admin, "NoHost", []string{"share_screen"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CreateGroup(ctx, admin, "nohost", nil); kindOf(err) != Conflict {
+	if _, err := f.svc.CreateGroup(ctx, admin, "nohost", nil); kindOf(err) != problem.Conflict {
 		t.Errorf("names differing by case: %v", err)
 	}
 	ops, _ := f.svc.CreateGroup(ctx, admin, "Ops", nil)
@@ -463,14 +464,14 @@ func TestSetupLinkWorksOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.CheckSetupToken(ctx, "made-up"); kindOf(err) != NotFound {
+	if err := f.svc.CheckSetupToken(ctx, "made-up"); kindOf(err) != problem.NotFound {
 		t.Errorf("unknown token: %v", err)
 	}
 	if err := f.svc.CheckSetupToken(ctx, token); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
 	owner := NewUser{Login: "boss", DisplayName: "The Boss", Password: goodPassword, Role: Member}
-	if _, _, _, err := f.svc.CompleteSetup(ctx, token, NewUser{Login: "boss", Password: "weak"}, "127.0.0.1"); kindOf(err) != Invalid {
+	if _, _, _, err := f.svc.CompleteSetup(ctx, token, NewUser{Login: "boss", Password: "weak"}, "127.0.0.1"); kindOf(err) != problem.Invalid {
 		t.Fatalf("weak password at setup: %v", err)
 	}
 	sessionToken, _, user, err := f.svc.CompleteSetup(ctx, token, owner, "127.0.0.1")
@@ -483,14 +484,14 @@ func TestSetupLinkWorksOnce(t *testing.T) {
 	if _, who, err := f.svc.Authenticate(ctx, sessionToken); err != nil || who.ID != user.ID {
 		t.Errorf("setup session: %v", err)
 	}
-	if err := f.svc.CheckSetupToken(ctx, token); kindOf(err) != Gone {
+	if err := f.svc.CheckSetupToken(ctx, token); kindOf(err) != problem.Gone {
 		t.Errorf("used token: %v", err)
 	}
 	owner.Login = "thief"
-	if _, _, _, err := f.svc.CompleteSetup(ctx, token, owner, "127.0.0.1"); kindOf(err) != Gone {
+	if _, _, _, err := f.svc.CompleteSetup(ctx, token, owner, "127.0.0.1"); kindOf(err) != problem.Gone {
 		t.Errorf("second use: %v", err)
 	}
-	if _, err := f.svc.NewSetupToken(ctx); kindOf(err) != Gone {
+	if _, err := f.svc.NewSetupToken(ctx); kindOf(err) != problem.Gone {
 		t.Errorf("new token after setup: %v", err)
 	}
 	if rows := f.events(t, eventlog.SetupOwnerCreated); len(rows) != 1 || rows[0].SubjectUser.Login != "boss" || rows[0].Source != "127.0.0.1" {
@@ -503,16 +504,16 @@ func TestSetupLinkExpiresAndIsReplaced(t *testing.T) {
 	ctx := context.Background()
 	first, _ := f.svc.NewSetupToken(ctx)
 	second, _ := f.svc.NewSetupToken(ctx)
-	if err := f.svc.CheckSetupToken(ctx, first); kindOf(err) != NotFound {
+	if err := f.svc.CheckSetupToken(ctx, first); kindOf(err) != problem.NotFound {
 		t.Errorf("replaced token: %v", err)
 	}
 	f.clock = f.clock.Add(25 * time.Hour)
-	if err := f.svc.CheckSetupToken(ctx, second); kindOf(err) != Gone {
+	if err := f.svc.CheckSetupToken(ctx, second); kindOf(err) != problem.Gone {
 		t.Errorf("expired token: %v", err)
 	}
 	f.clock = f.clock.Add(-25 * time.Hour)
 	f.addUser(t, "boss", Owner)
-	if err := f.svc.CheckSetupToken(ctx, second); kindOf(err) != Gone {
+	if err := f.svc.CheckSetupToken(ctx, second); kindOf(err) != problem.Gone {
 		t.Errorf("token after the host made an owner: %v", err)
 	}
 }

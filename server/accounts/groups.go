@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/server/problem"
 	"slices"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ func checkRights(rights []string) ([]string, error) {
 	cleaned = slices.Compact(cleaned)
 	for _, r := range cleaned {
 		if !slices.ContainsFunc(Rights, func(known Right) bool { return known.Name == r }) {
-			return nil, invalidField("rights", "unknown right %q", r)
+			return nil, problem.Field("rights", "unknown right %q", r)
 		}
 	}
 	if cleaned == nil {
@@ -70,7 +71,7 @@ func checkRights(rights []string) ([]string, error) {
 func checkGroupName(name string) error {
 	if strings.TrimSpace(name) != name || name == "" || utf8.RuneCountInString(name) > 64 ||
 		strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return invalidField("name", "group name must be 1 to 64 characters without leading or trailing spaces")
+		return problem.Field("name", "group name must be 1 to 64 characters without leading or trailing spaces")
 	}
 	return nil
 }
@@ -115,7 +116,7 @@ func (s *Service) Groups(ctx context.Context) ([]Group, error) {
 func loadGroup(ctx context.Context, q querier, id int64) (Group, error) {
 	g, err := scanGroup(q.QueryRowContext(ctx, groupQuery+` WHERE g.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Group{}, newError(NotFound, "no such group")
+		return Group{}, problem.New(problem.NotFound, "no such group")
 	}
 	if err != nil {
 		return Group{}, fmt.Errorf("load group %d: %w", id, err)
@@ -150,7 +151,7 @@ func (s *Service) CreateGroup(ctx context.Context, actor eventlog.Actor, name st
 			return fmt.Errorf("create group: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return &Error{Kind: Conflict, Field: "name", Message: fmt.Sprintf("a group named %q exists", name)}
+			return &problem.Error{Kind: problem.Conflict, Field: "name", Message: fmt.Sprintf("a group named %q exists", name)}
 		}
 		id, _ = res.LastInsertId()
 		return eventlog.Append(ctx, tx, eventlog.Entry{Kind: eventlog.GroupCreated, Actor: actor, Subject: groupSubject(id),
@@ -184,7 +185,7 @@ func (s *Service) UpdateGroup(ctx context.Context, actor eventlog.Actor, id int6
 		after := before
 		if p.Name != nil && *p.Name != before.Name {
 			if before.Builtin != "" {
-				return newError(Forbidden, "built-in groups cannot be renamed")
+				return problem.New(problem.Forbidden, "built-in groups cannot be renamed")
 			}
 			if err := checkGroupName(*p.Name); err != nil {
 				return err
@@ -203,7 +204,7 @@ func (s *Service) UpdateGroup(ctx context.Context, actor eventlog.Actor, id int6
 		if _, err := tx.ExecContext(ctx, `UPDATE access_groups SET name = ?, rights = ?, updated_at = ? WHERE id = ?`,
 			after.Name, string(encoded), store.NowMillis(), id); err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
-				return &Error{Kind: Conflict, Field: "name", Message: fmt.Sprintf("a group named %q exists", after.Name)}
+				return &problem.Error{Kind: problem.Conflict, Field: "name", Message: fmt.Sprintf("a group named %q exists", after.Name)}
 			}
 			return fmt.Errorf("update group %d: %w", id, err)
 		}
@@ -230,7 +231,7 @@ func (s *Service) DeleteGroup(ctx context.Context, actor eventlog.Actor, id int6
 			return err
 		}
 		if group.Builtin != "" {
-			return newError(Forbidden, "built-in groups cannot be deleted")
+			return problem.New(problem.Forbidden, "built-in groups cannot be deleted")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM access_groups WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete group %d: %w", id, err)

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/server/problem"
 	"time"
 
 	"github.com/parleyhq/parley/server/eventlog"
@@ -73,7 +74,7 @@ func (s *Service) createSession(ctx context.Context, tx *sql.Tx, userID int64, k
 }
 
 // ErrNoSession is returned for a missing, unknown, expired or revoked token.
-var ErrNoSession = &Error{Kind: BadCredentials, Message: "not signed in, or the session has ended; sign in again"}
+var ErrNoSession = &problem.Error{Kind: problem.BadCredentials, Message: "not signed in, or the session has ended; sign in again"}
 
 // Authenticate returns the session and user behind token.
 func (s *Service) Authenticate(ctx context.Context, token string) (Session, User, error) {

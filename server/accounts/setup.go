@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/server/problem"
 	"time"
 
 	"github.com/parleyhq/parley/server/eventlog"
@@ -16,7 +17,7 @@ import (
 const setupLinkLifetime = 24 * time.Hour
 
 // ErrSetupDone is returned when the server already has an owner.
-var ErrSetupDone = &Error{Kind: Gone, Message: "this server is already set up; sign in instead"}
+var ErrSetupDone = &problem.Error{Kind: problem.Gone, Message: "this server is already set up; sign in instead"}
 
 // NewSetupToken replaces any unused setup token by a new one, for the link
 // that `parley serve` prints while the server has no owner.
@@ -55,22 +56,22 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 
 func checkSetupToken(ctx context.Context, q querier, token string, now time.Time) error {
 	if token == "" || len(token) > 100 {
-		return newError(NotFound, "unknown setup link")
+		return problem.New(problem.NotFound, "unknown setup link")
 	}
 	var expires, used int64
 	err := q.QueryRowContext(ctx, `SELECT expires_at, used_at FROM setup_tokens WHERE token_hash = ?`, hashToken(token)).
 		Scan(&expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
-		return newError(NotFound, "unknown setup link")
+		return problem.New(problem.NotFound, "unknown setup link")
 	}
 	if err != nil {
 		return fmt.Errorf("look up setup token: %w", err)
 	}
 	if used != 0 {
-		return newError(Gone, "this setup link has already been used; sign in instead")
+		return problem.New(problem.Gone, "this setup link has already been used; sign in instead")
 	}
 	if store.Millis(now) >= expires {
-		return newError(Gone, "this setup link has expired; restart Parley to get a new one")
+		return problem.New(problem.Gone, "this setup link has expired; restart Parley to get a new one")
 	}
 	if exists, err := ownerExists(ctx, q); err != nil || exists {
 		return errors.Join(err, ErrSetupDone)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/server/problem"
 	"time"
 
 	"github.com/parleyhq/parley/server/eventlog"
@@ -22,7 +23,7 @@ type Credentials struct {
 
 // errWrongCredentials is deliberately the same for an unknown login and a
 // wrong password, so that sign-in does not reveal which logins exist.
-var errWrongCredentials = &Error{Kind: BadCredentials, Message: "wrong login or password"}
+var errWrongCredentials = &problem.Error{Kind: problem.BadCredentials, Message: "wrong login or password"}
 
 // SignIn checks credentials and opens a session, returning its token.
 // Failures are counted per account: MaxFailures within the window lock the
@@ -37,8 +38,8 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (string, Session, U
 	if err == nil {
 		err = s.db.SQL().QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, user.ID).Scan(&hash)
 	}
-	var notFound *Error
-	if errors.As(err, &notFound) && notFound.Kind == NotFound {
+	var notFound *problem.Error
+	if errors.As(err, &notFound) && notFound.Kind == problem.NotFound {
 		s.hasher.Waste(c.Password)
 		s.recordFailure(ctx, c, 0, "unknown_login")
 		return "", Session{}, User{}, errWrongCredentials
@@ -66,7 +67,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (string, Session, U
 	}
 	if !user.Enabled {
 		s.recordFailure(ctx, c, user.ID, "disabled")
-		return "", Session{}, User{}, newError(Disabled, "this account is disabled; ask an administrator")
+		return "", Session{}, User{}, problem.New(problem.Disabled, "this account is disabled; ask an administrator")
 	}
 	var (
 		token   string
@@ -89,8 +90,8 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (string, Session, U
 	return token, session, user, nil
 }
 
-func lockedError(until time.Time) *Error {
-	return &Error{Kind: LockedOut, Until: until,
+func lockedError(until time.Time) *problem.Error {
+	return &problem.Error{Kind: problem.LockedOut, Until: until,
 		Message: fmt.Sprintf("too many failed sign-ins: this account is locked until %s UTC; an administrator can unlock it sooner",
 			until.UTC().Format("15:04"))}
 }

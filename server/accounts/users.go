@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/server/problem"
 	"slices"
 	"strings"
 
@@ -39,7 +40,7 @@ func (s *Service) checkNewUser(u *NewUser) error {
 		return err
 	}
 	if !u.Role.Valid() {
-		return invalidField("role", "role must be one of owner, admin, security_admin, user")
+		return problem.Field("role", "role must be one of owner, admin, security_admin, user")
 	}
 	return CheckPassword(s.settings().PasswordPolicy, u.Password, u.Login)
 }
@@ -61,10 +62,10 @@ func (s *Service) Create(ctx context.Context, actor eventlog.Actor, u NewUser) (
 		}
 		if u.Role == Owner {
 			if actor != eventlog.Host {
-				return newError(Forbidden, "the owner is created at setup; choose another role")
+				return problem.New(problem.Forbidden, "the owner is created at setup; choose another role")
 			}
 			if exists, err := ownerExists(ctx, tx); err != nil || exists {
-				return errors.Join(err, newError(Conflict, "this server already has an owner"))
+				return errors.Join(err, problem.New(problem.Conflict, "this server already has an owner"))
 			}
 		}
 		if id, err = insertUser(ctx, tx, u, hash); err != nil {
@@ -92,7 +93,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, u NewUser, hash string) (int64,
 		return 0, fmt.Errorf("create user %s: %w", u.Login, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return 0, &Error{Kind: Conflict, Field: "login", Message: fmt.Sprintf("the login %q is taken", u.Login)}
+		return 0, &problem.Error{Kind: problem.Conflict, Field: "login", Message: fmt.Sprintf("the login %q is taken", u.Login)}
 	}
 	return res.LastInsertId()
 }
@@ -120,13 +121,13 @@ func setGroups(ctx context.Context, tx *sql.Tx, userID int64, groups []int64) er
 		var builtin string
 		err := tx.QueryRowContext(ctx, `SELECT builtin FROM access_groups WHERE id = ?`, groupID).Scan(&builtin)
 		if errors.Is(err, sql.ErrNoRows) {
-			return invalidField("groups", "there is no group %d", groupID)
+			return problem.Field("groups", "there is no group %d", groupID)
 		}
 		if err != nil {
 			return fmt.Errorf("set groups: %w", err)
 		}
 		if builtin != "" {
-			return invalidField("groups", "group %d is built in; its members are chosen automatically", groupID)
+			return problem.Field("groups", "group %d is built in; its members are chosen automatically", groupID)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)`, groupID, userID); err != nil {
 			return fmt.Errorf("set groups: %w", err)
@@ -142,14 +143,14 @@ func (s *Service) requireAdministrator(ctx context.Context, q querier, actor eve
 		if actor.Name == eventlog.Host.Name {
 			return nil
 		}
-		return newError(Forbidden, "only an administrator may do this")
+		return problem.New(problem.Forbidden, "only an administrator may do this")
 	}
 	acting, err := s.loadUser(ctx, q, "id = ?", actor.UserID)
 	if err != nil {
 		return err
 	}
 	if !acting.Enabled || !acting.Role.CanAdminister() {
-		return newError(Forbidden, "only an administrator may do this")
+		return problem.New(problem.Forbidden, "only an administrator may do this")
 	}
 	return nil
 }
@@ -168,7 +169,7 @@ type UserPatch struct {
 // Update changes an account. Disabling it ends all its sessions.
 func (s *Service) Update(ctx context.Context, actor eventlog.Actor, id int64, p UserPatch) (User, error) {
 	if p.Login != nil {
-		return User{}, invalidField("login", "a login cannot be changed; create a new account instead")
+		return User{}, problem.Field("login", "a login cannot be changed; create a new account instead")
 	}
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		self := actor.UserID == id
@@ -252,21 +253,21 @@ func (s *Service) checkUserPatch(target User, actor eventlog.Actor, p UserPatch)
 		}
 	}
 	if p.Role != nil && !p.Role.Valid() {
-		return invalidField("role", "role must be one of admin, security_admin, user")
+		return problem.Field("role", "role must be one of admin, security_admin, user")
 	}
 	if target.Role == Owner {
 		if (p.Role != nil && *p.Role != Owner) || (p.Enabled != nil && !*p.Enabled) {
-			return newError(Forbidden, "the owner cannot be demoted or disabled")
+			return problem.New(problem.Forbidden, "the owner cannot be demoted or disabled")
 		}
 		if actor.UserID != target.ID && actor != eventlog.Host && (p.DisplayName != nil || p.Email != nil) {
-			return newError(Forbidden, "only the owner may change the owner's profile")
+			return problem.New(problem.Forbidden, "only the owner may change the owner's profile")
 		}
 	}
 	if p.Role != nil && *p.Role == Owner && target.Role != Owner {
-		return newError(Forbidden, "there is one owner, created at setup")
+		return problem.New(problem.Forbidden, "there is one owner, created at setup")
 	}
 	if actor.UserID == target.ID && ((p.Enabled != nil && !*p.Enabled) || (p.Role != nil && *p.Role != target.Role)) {
-		return newError(Forbidden, "you cannot disable your own account or change your own role; ask another administrator")
+		return problem.New(problem.Forbidden, "you cannot disable your own account or change your own role; ask another administrator")
 	}
 	return nil
 }
@@ -291,13 +292,13 @@ func (s *Service) SetPassword(ctx context.Context, actor eventlog.Actor, id int6
 				return fmt.Errorf("verify password of user %d: %w", id, err)
 			}
 			if !ok {
-				return &Error{Kind: Invalid, Field: "current_password", Message: "the current password is wrong"}
+				return &problem.Error{Kind: problem.Invalid, Field: "current_password", Message: "the current password is wrong"}
 			}
 		}
 	} else {
 		keepSession = 0
 		if target.Role == Owner && actor != eventlog.Host {
-			return newError(Forbidden, "only the owner may change the owner's password")
+			return problem.New(problem.Forbidden, "only the owner may change the owner's password")
 		}
 	}
 	if err := CheckPassword(s.settings().PasswordPolicy, password, target.Login); err != nil {

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"fmt"
+	"github.com/parleyhq/parley/server/problem"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -15,17 +16,17 @@ var loginPattern = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
 
 func checkLogin(login string) error {
 	if !loginPattern.MatchString(login) {
-		return invalidField("login", "login must be 1 to 64 characters of a-z, 0-9, '.', '_' and '-'")
+		return problem.Field("login", "login must be 1 to 64 characters of a-z, 0-9, '.', '_' and '-'")
 	}
 	return nil
 }
 
 func checkDisplayName(name string) error {
 	if strings.TrimSpace(name) != name || name == "" || utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
-		return invalidField("display_name", "display name must be 1 to 100 characters without leading or trailing spaces")
+		return problem.Field("display_name", "display name must be 1 to 100 characters without leading or trailing spaces")
 	}
 	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return invalidField("display_name", "display name must not contain control characters")
+		return problem.Field("display_name", "display name must not contain control characters")
 	}
 	return nil
 }
@@ -36,7 +37,7 @@ func checkEmail(email string) error {
 	}
 	parsed, err := mail.ParseAddress(email)
 	if err != nil || parsed.Address != email || len(email) > 254 {
-		return invalidField("email", "email must be a plain address such as anna@example.com, or empty")
+		return problem.Field("email", "email must be a plain address such as anna@example.com, or empty")
 	}
 	return nil
 }
@@ -47,10 +48,10 @@ const maxPasswordBytes = 1024
 // CheckPassword applies the password policy.
 func CheckPassword(policy settings.PasswordPolicy, password, login string) error {
 	if len(password) > maxPasswordBytes {
-		return invalidField("password", "password must be at most %d bytes", maxPasswordBytes)
+		return problem.Field("password", "password must be at most %d bytes", maxPasswordBytes)
 	}
 	if !utf8.ValidString(password) || strings.ContainsRune(password, 0) {
-		return invalidField("password", "password must be valid text")
+		return problem.Field("password", "password must be valid text")
 	}
 	var lower, upper, digit, other bool
 	for _, r := range password {
@@ -72,10 +73,10 @@ func CheckPassword(policy settings.PasswordPolicy, password, login string) error
 		}
 	}
 	if utf8.RuneCountInString(password) < policy.MinLength || classes < policy.MinClasses {
-		return invalidField("password", "%s", describePolicy(policy))
+		return problem.Field("password", "%s", describePolicy(policy))
 	}
 	if len(login) >= 3 && strings.Contains(strings.ToLower(password), login) {
-		return invalidField("password", "password must not contain the login")
+		return problem.Field("password", "password must not contain the login")
 	}
 	return nil
 }

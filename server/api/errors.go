@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/certs"
+	"github.com/parleyhq/parley/server/problem"
 	"github.com/parleyhq/parley/server/settings"
 )
 
@@ -42,9 +42,9 @@ func asAPIError(err error) *Error {
 	if errors.As(err, &apiErr) {
 		return apiErr
 	}
-	var accountErr *accounts.Error
-	if errors.As(err, &accountErr) {
-		return fromAccountError(accountErr)
+	var problemErr *problem.Error
+	if errors.As(err, &problemErr) {
+		return fromProblem(problemErr)
 	}
 	var settingErr *settings.ValidationError
 	if errors.As(err, &settingErr) {
@@ -57,25 +57,25 @@ func asAPIError(err error) *Error {
 	return nil
 }
 
-func fromAccountError(err *accounts.Error) *Error {
+func fromProblem(err *problem.Error) *Error {
 	e := &Error{Code: string(err.Kind), Message: err.Message, Field: err.Field}
 	switch err.Kind {
-	case accounts.Invalid:
+	case problem.Invalid:
 		e.Status = http.StatusBadRequest
-	case accounts.NotFound:
+	case problem.NotFound:
 		e.Status = http.StatusNotFound
-	case accounts.Conflict:
+	case problem.Conflict:
 		e.Status = http.StatusConflict
-	case accounts.BadCredentials:
+	case problem.BadCredentials:
 		e.Status = http.StatusUnauthorized
-	case accounts.Disabled:
+	case problem.Disabled:
 		e.Status, e.Code = http.StatusForbidden, "account_disabled"
-	case accounts.LockedOut:
+	case problem.LockedOut:
 		e.Status, e.Code = http.StatusTooManyRequests, "account_locked"
 		e.retryAfter = time.Until(err.Until)
-	case accounts.Forbidden:
+	case problem.Forbidden:
 		e.Status = http.StatusForbidden
-	case accounts.Gone:
+	case problem.Gone:
 		e.Status = http.StatusGone
 	default:
 		e.Status = http.StatusBadRequest

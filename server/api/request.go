@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/eventlog"
+	"github.com/parleyhq/parley/server/problem"
 	"github.com/parleyhq/parley/server/settings"
 )
 
@@ -97,9 +98,9 @@ func (a *API) authenticate(r *http.Request, rq *request) error {
 	}
 	session, user, err := a.Accounts.Authenticate(r.Context(), token)
 	if err != nil {
-		var accountErr *accounts.Error
-		if errors.As(err, &accountErr) {
-			return apiError(http.StatusUnauthorized, "unauthorized", accountErr.Message)
+		var problemErr *problem.Error
+		if errors.As(err, &problemErr) {
+			return apiError(http.StatusUnauthorized, "unauthorized", problemErr.Message)
 		}
 		return err
 	}

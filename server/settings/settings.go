@@ -33,6 +33,12 @@ type Settings struct {
 	PasswordPolicy PasswordPolicy `json:"password_policy"`
 	Lockout        Lockout        `json:"lockout"`
 	SessionDays    int            `json:"session_days"`
+	// Conferences end when one person has been alone this long.
+	AloneMinutes int `json:"alone_minutes"`
+	// Authors may edit or delete chat messages this long after sending.
+	ChatEditMinutes int `json:"chat_edit_minutes"`
+	// Signalling connections one address may hold at once.
+	MaxSocketsPerAddress int `json:"max_sockets_per_address"`
 }
 
 // PasswordPolicy is what a new password must satisfy.
@@ -70,7 +76,10 @@ func Defaults() Settings {
 			WindowMinutes: 15,
 			LockMinutes:   15,
 		},
-		SessionDays: 14,
+		SessionDays:          14,
+		AloneMinutes:         15,
+		ChatEditMinutes:      10,
+		MaxSocketsPerAddress: 32,
 	}
 }
 
@@ -137,6 +146,15 @@ func (s Settings) Validate() error {
 	}
 	if s.SessionDays < 1 || s.SessionDays > 365 {
 		return invalid("session_days", "must be between 1 and 365")
+	}
+	if s.AloneMinutes < 1 || s.AloneMinutes > 1440 {
+		return invalid("alone_minutes", "must be between 1 and 1440")
+	}
+	if s.ChatEditMinutes < 0 || s.ChatEditMinutes > 1440 {
+		return invalid("chat_edit_minutes", "must be between 0 and 1440")
+	}
+	if s.MaxSocketsPerAddress < 1 || s.MaxSocketsPerAddress > 100000 {
+		return invalid("max_sockets_per_address", "must be between 1 and 100000")
 	}
 	return nil
 }

@@ -1,18 +1,21 @@
-package accounts
+// Package problem is the error type of the control plane: a request that
+// cannot be carried out, classified so that each transport (the REST API,
+// the signalling socket, the command line) answers it its own way without
+// parsing messages.
+package problem
 
 import (
 	"fmt"
 	"time"
 )
 
-// Kind classifies an account error so that the API can answer with the
-// right status code without parsing messages.
+// Kind classifies a problem.
 type Kind string
 
 const (
 	Invalid        Kind = "invalid"         // a value breaks a rule; Field says which
-	NotFound       Kind = "not_found"       // no such user, group, token
-	Conflict       Kind = "conflict"        // login or group name already taken
+	NotFound       Kind = "not_found"       // no such user, group, conference, token
+	Conflict       Kind = "conflict"        // a name or id already taken
 	BadCredentials Kind = "bad_credentials" // wrong login or password, or no valid session
 	Disabled       Kind = "disabled"        // the account is disabled
 	LockedOut      Kind = "locked"          // too many failed sign-ins
@@ -20,8 +23,8 @@ const (
 	Gone           Kind = "gone"            // a one-time link already used or expired
 )
 
-// Error is every error this package returns for a request that cannot be
-// carried out; other errors are failures of the machinery (the database).
+// Error is a request that cannot be carried out; other errors are failures
+// of the machinery (the database).
 type Error struct {
 	Kind    Kind
 	Field   string    // the offending field, for Invalid
@@ -31,10 +34,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-func newError(kind Kind, format string, args ...any) *Error {
+// New makes a problem of a kind.
+func New(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 
-func invalidField(field, format string, args ...any) *Error {
+// Field makes an Invalid problem about one field.
+func Field(field, format string, args ...any) *Error {
 	return &Error{Kind: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
