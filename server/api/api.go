@@ -14,6 +14,7 @@ import (
 
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/certs"
+	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/settings"
 	"github.com/parleyhq/parley/server/store"
 )
@@ -42,6 +43,8 @@ type Config struct {
 	Accounts     *accounts.Service
 	Settings     *settings.Service
 	Certificates Certificates
+	Conferences  *conference.Service
+	Signal       SignalServer
 	Health       func() []Subsystem
 	ServerID     string
 	Version      string
@@ -116,6 +119,16 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/tls/reissue", admin, a.reissueCertificate)
 
 	a.handle("GET /api/v1/events", audit, a.listEvents)
+
+	a.handle("GET /api/v1/signal", public, a.signal)
+	a.handle("POST /api/v1/conferences", signedIn, a.createConference)
+	a.handle("GET /api/v1/conferences", signedIn, a.listConferences)
+	a.handle("GET /api/v1/conferences/{cid}", signedIn, a.getConference)
+	a.handle("PATCH /api/v1/conferences/{cid}", signedIn, a.updateConference)
+	a.handle("DELETE /api/v1/conferences/{cid}", signedIn, a.deleteConference)
+	a.handle("POST /api/v1/conferences/{cid}/end", signedIn, a.endConference)
+	a.handle("GET /api/v1/conferences/{cid}/join-info", public, a.joinInfo)
+	a.handle("GET /api/v1/conferences/{cid}/chat", signedIn, a.conferenceChat)
 
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, apiError(http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path))

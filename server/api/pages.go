@@ -13,6 +13,9 @@ func (a *API) pageRoutes() {
 		a.servePage(w, r, "index.html", http.StatusOK)
 	})
 	a.mux.HandleFunc("GET /setup/{token}", a.setupPage)
+	a.mux.HandleFunc("GET /c/{cid}", func(w http.ResponseWriter, r *http.Request) {
+		a.servePage(w, r, "meeting.html", http.StatusOK)
+	})
 	a.mux.HandleFunc("GET /ca.crt", a.caCertificate)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404 page not found", http.StatusNotFound)

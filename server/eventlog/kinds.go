@@ -26,6 +26,23 @@ const (
 
 	SettingsChanged = "settings.changed"
 
+	ConferenceCreated     = "conference.created"
+	ConferenceUpdated     = "conference.updated"
+	ConferenceDeleted     = "conference.deleted"
+	ConferenceStarted     = "conference.started"
+	ConferenceEnded       = "conference.ended"
+	ConferenceJoined      = "conference.joined"
+	ConferenceLeft        = "conference.left"
+	ConferenceAdmitted    = "conference.admitted"
+	ConferenceRefused     = "conference.refused"
+	ConferenceMuted       = "conference.muted"
+	ConferenceUnmuteAllow = "conference.unmute_allowed"
+	ConferenceRemoved     = "conference.removed"
+	ConferenceRoleChanged = "conference.role_changed"
+	ConferenceLocked      = "conference.locked"
+	ConferenceUnlocked    = "conference.unlocked"
+	ConferencePINChanged  = "conference.pin_changed"
+
 	CertificateUploaded = "tls.uploaded"
 	CertificateRejected = "tls.upload_rejected"
 	CertificateRemoved  = "tls.upload_removed"

@@ -1,0 +1,187 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley/server/conference"
+	"github.com/parleyhq/parley/server/problem"
+	"github.com/parleyhq/parley/server/protocol"
+)
+
+// ringTime is how long a call rings before it counts as not answered.
+const ringTime = 30 * time.Second
+
+// call is a 1:1 call that is ringing.
+type call struct {
+	id         string
+	caller     *conn
+	callee     int64
+	conference string
+	timer      *time.Timer
+	once       sync.Once
+}
+
+// placeCall rings every connection of a user and answers the caller with
+// the conference to join.
+func (s *Server) placeCall(ctx context.Context, c *conn, m *protocol.Call) error {
+	if c.user == nil {
+		return &protocol.Error{Code: "sign_in_required", Message: "Sign in to call someone."}
+	}
+	callee, err := s.accounts.User(ctx, m.User)
+	var notFound *problem.Error
+	if errors.As(err, &notFound) || (err == nil && !callee.Enabled) {
+		return &protocol.Error{Code: "not_found", Message: "There is no such user."}
+	}
+	if err != nil {
+		return err
+	}
+	if callee.ID == c.user.ID {
+		return &protocol.Error{Code: "invalid", Field: "user", Message: "You cannot call yourself."}
+	}
+	ended := func(reason, message string) error {
+		c.Send(&protocol.CallEnded{Event: protocol.Event{Type: "call_ended", Re: m.ID}, Reason: reason, Message: message})
+		return nil
+	}
+	s.mu.Lock()
+	targets := s.reachableLocked(callee.ID)
+	busy := s.busyLocked(callee.ID)
+	s.mu.Unlock()
+	if len(targets) == 0 {
+		return ended("offline", callee.DisplayName+" is not connected.")
+	}
+	if busy {
+		return ended("busy", callee.DisplayName+" is in another call or conference.")
+	}
+	room, err := s.conferences.CreateCall(ctx, *c.user, callee, c.source)
+	if err != nil {
+		var forbidden *problem.Error
+		if errors.As(err, &forbidden) && forbidden.Kind == problem.Forbidden {
+			return &protocol.Error{Code: "forbidden", Message: forbidden.Message}
+		}
+		return err
+	}
+	ringing := &call{id: newCallID(), caller: c, callee: callee.ID, conference: room.CID}
+	ringing.timer = time.AfterFunc(ringTime, func() {
+		s.finishCall(ringing, "no_answer", callee.DisplayName+" did not answer.", nil)
+	})
+	s.mu.Lock()
+	s.calls[ringing.id] = ringing
+	s.mu.Unlock()
+	c.Send(&protocol.CallRinging{Event: protocol.Event{Type: "call_ringing", Re: m.ID}, Call: ringing.id, Conference: room.CID})
+	incoming := &protocol.IncomingCall{Event: protocol.Event{Type: "incoming_call"}, Call: ringing.id,
+		From: protocol.CallParty{UserID: c.user.ID, Name: c.user.DisplayName}, Conference: room.CID}
+	for _, target := range targets {
+		target.Send(incoming)
+	}
+	return nil
+}
+
+// reachableLocked lists the connections of a user that said hello.
+func (s *Server) reachableLocked(userID int64) []*conn {
+	var list []*conn
+	for c := range s.users[userID] {
+		list = append(list, c)
+	}
+	return list
+}
+
+// busyLocked reports whether a user is in a conference or a ringing call.
+func (s *Server) busyLocked(userID int64) bool {
+	for c := range s.conns {
+		if c.user != nil && c.user.ID == userID && c.inRoom() {
+			return true
+		}
+	}
+	for _, call := range s.calls {
+		if call.callee == userID || (call.caller.user != nil && call.caller.user.ID == userID) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conn) inRoom() bool {
+	c.mu.Lock()
+	handle := c.handle
+	c.mu.Unlock()
+	return handle != nil && handle.InConference()
+}
+
+// answerCall accepts or declines a ringing call from one of the callee's
+// connections.
+func (s *Server) answerCall(c *conn, id string, accept bool, reason string) error {
+	s.mu.Lock()
+	ringing := s.calls[id]
+	s.mu.Unlock()
+	if ringing == nil || c.user == nil || c.user.ID != ringing.callee {
+		return &protocol.Error{Code: "not_found", Message: "This call is not ringing any more."}
+	}
+	if accept {
+		s.finishCall(ringing, "", "", c)
+		return nil
+	}
+	s.finishCall(ringing, "declined", reason, c)
+	return nil
+}
+
+// cancelCall hangs up a ringing call from the caller's side.
+func (s *Server) cancelCall(c *conn, id string) error {
+	s.mu.Lock()
+	ringing := s.calls[id]
+	s.mu.Unlock()
+	if ringing == nil || ringing.caller != c {
+		return &protocol.Error{Code: "not_found", Message: "This call is not ringing any more."}
+	}
+	s.finishCall(ringing, "cancelled", "", c)
+	return nil
+}
+
+// finishCall stops a call ringing. An empty reason means answered by
+// answeredBy; otherwise everyone still ringing is told why, and the
+// caller's conference ends.
+func (s *Server) finishCall(ringing *call, reason, message string, answeredBy *conn) {
+	ringing.once.Do(func() {
+		ringing.timer.Stop()
+		s.mu.Lock()
+		delete(s.calls, ringing.id)
+		targets := s.reachableLocked(ringing.callee)
+		s.mu.Unlock()
+		if reason == "" {
+			ringing.caller.Send(&protocol.CallAccepted{Event: protocol.Event{Type: "call_accepted"}, Call: ringing.id})
+			for _, target := range targets {
+				if target != answeredBy {
+					target.Send(&protocol.CallEnded{Event: protocol.Event{Type: "call_ended"}, Call: ringing.id, Reason: "answered_elsewhere"})
+				}
+			}
+			return
+		}
+		ended := &protocol.CallEnded{Event: protocol.Event{Type: "call_ended"}, Call: ringing.id, Reason: reason, Message: message}
+		if ringing.caller != answeredBy || reason != "cancelled" {
+			ringing.caller.Send(ended)
+		}
+		for _, target := range targets {
+			target.Send(ended)
+		}
+		s.conferences.EndRunning(ringing.conference, "call_"+reason)
+	})
+}
+
+// dropCalls ends calls a closing connection placed.
+func (s *Server) dropCalls(c *conn) {
+	s.mu.Lock()
+	var placed []*call
+	for _, ringing := range s.calls {
+		if ringing.caller == c {
+			placed = append(placed, ringing)
+		}
+	}
+	s.mu.Unlock()
+	for _, ringing := range placed {
+		s.finishCall(ringing, "cancelled", "", c)
+	}
+}
+
+func newCallID() string { return conference.NewID("c_") }
