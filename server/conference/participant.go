@@ -12,17 +12,16 @@ import (
 // participant is someone in a room or its lobby. Its fields other than the
 // member are guarded by the room's lock.
 type participant struct {
-	room        *Room
-	info        protocol.Participant
-	source      string // network address, for refusals of guests
-	invited     bool
-	inLobby     bool
-	lobbySince  time.Time
-	resume      string
-	peer        MediaPeer
-	blocked     map[string]bool // sources the server does not forward
-	detachedAt  time.Time       // when its connection dropped; zero while attached
-	publishedAt time.Time
+	room       *Room
+	info       protocol.Participant
+	source     string // network address, for refusals of guests
+	invited    bool
+	inLobby    bool
+	lobbySince time.Time
+	resume     string
+	peer       MediaPeer
+	blocked    map[string]bool // sources the server does not forward
+	detachedAt time.Time       // when its connection dropped; zero while attached
 
 	sendMu  sync.Mutex
 	member  Member

@@ -59,13 +59,9 @@ const (
 // row is a conference as stored.
 type row struct {
 	Conference
-	pin        string
-	ownerID    int64
-	weekdays   uint8
-	startsAt   time.Time
-	duration   time.Duration
-	timeZone   string
-	joinBefore time.Duration
+	pin      string
+	ownerID  int64
+	timeZone string
 }
 
 func randomDigits(n int) (string, error) {
