@@ -19,7 +19,7 @@ var ctx = context.Background()
 
 func TestStatusIsPublicAndSaysWhatIsDown(t *testing.T) {
 	h := newHarness(t)
-	h.health = func() []api.Subsystem {
+	h.Health = func() []api.Subsystem {
 		return []api.Subsystem{
 			{Name: "store", State: "running"},
 			{Name: "web", State: "restarting", Reason: "port 8443 in use", Restarts: 2},
@@ -40,11 +40,11 @@ func TestStatusIsPublicAndSaysWhatIsDown(t *testing.T) {
 
 func TestAPanicIsA500AndTheServerGoesOn(t *testing.T) {
 	h := newHarness(t)
-	h.health = func() []api.Subsystem { panic("broken health report") }
+	h.Health = func() []api.Subsystem { panic("broken health report") }
 	c := h.client(false)
 	_, err := c.Status(ctx)
 	wantStatus(t, err, http.StatusInternalServerError, "internal")
-	h.health = func() []api.Subsystem { return nil }
+	h.Health = func() []api.Subsystem { return nil }
 	if _, err := c.Status(ctx); err != nil {
 		t.Fatalf("server did not recover: %v", err)
 	}
@@ -63,7 +63,7 @@ func getStatus(t *testing.T, c *client.Client, path string) int {
 
 func TestSetupLinkWorksOnceThen410(t *testing.T) {
 	h := newHarness(t)
-	token, err := h.accounts.NewSetupToken(ctx)
+	token, err := h.Accounts.NewSetupToken(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 func TestAdminNetworkRestriction(t *testing.T) {
 	h := newHarness(t)
 	admin := h.signedIn("admin", accounts.Admin)
-	token, _ := h.accounts.NewSetupToken(ctx)
+	token, _ := h.Accounts.NewSetupToken(ctx)
 	from := func(source string) http.Header { return http.Header{sourceHeader: {source}} }
 	get := func(path, source string) int {
 		resp, err := admin.Raw(ctx, http.MethodGet, path, from(source), nil)
@@ -354,7 +354,7 @@ func TestSettingsChangesAreRecordedAndExported(t *testing.T) {
 	}
 	wantStatus(t, admin.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"https_port": "x"}, nil), http.StatusBadRequest, "invalid")
 	wantStatus(t, admin.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"nope": 1}, nil), http.StatusBadRequest, "invalid")
-	if name := h.settings.Current().ServerName; name != "Office" {
+	if name := h.Settings.Current().ServerName; name != "Office" {
 		t.Errorf("server name %q", name)
 	}
 	rows := h.events(eventlog.SettingsChanged)
@@ -388,7 +388,7 @@ func TestCACertificateAndPages(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(body) != string(h.certs.CACertPEM()) {
+	if string(body) != string(h.Certs.CACertPEM()) {
 		t.Error("/ca.crt is not the CA")
 	}
 	if got := getStatus(t, c, "/"); got != http.StatusOK {

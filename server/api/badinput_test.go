@@ -96,7 +96,7 @@ func snapshot(t *testing.T, h *harness) string {
 		`SELECT count(*) FROM access_groups`,
 	} {
 		var value any
-		if err := h.db.SQL().QueryRow(query).Scan(&value); err != nil {
+		if err := h.DB.SQL().QueryRow(query).Scan(&value); err != nil {
 			t.Fatal(err)
 		}
 		out.WriteString(strings.TrimSpace(strings.ReplaceAll(string(toBytes(value)), "\n", " ")) + "|")

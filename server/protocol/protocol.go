@@ -60,6 +60,9 @@ func (e Envelope) Kind() string { return e.Type }
 // RequestID is the client's number for the answer.
 func (e Envelope) RequestID() int64 { return e.ID }
 
+// SetRequest sets the type and number of a request, for clients.
+func (e *Envelope) SetRequest(kind string, id int64) { e.Type, e.ID = kind, id }
+
 // Join asks to enter a conference, or to resume after a dropped connection.
 type Join struct {
 	Envelope

@@ -11,8 +11,9 @@ import (
 	"github.com/parleyhq/parley/server/protocol"
 )
 
-// ringTime is how long a call rings before it counts as not answered.
-const ringTime = 30 * time.Second
+// DefaultRingTime is how long a call rings before it counts as not
+// answered.
+const DefaultRingTime = 30 * time.Second
 
 // call is a 1:1 call that is ringing.
 type call struct {
@@ -64,10 +65,12 @@ func (s *Server) placeCall(ctx context.Context, c *conn, m *protocol.Call) error
 		return err
 	}
 	ringing := &call{id: newCallID(), caller: c, callee: callee.ID, conference: room.CID}
-	ringing.timer = time.AfterFunc(ringTime, func() {
+	// The timer is set under the lock that finishCall reads it under: it
+	// may fire before AfterFunc even returns.
+	s.mu.Lock()
+	ringing.timer = time.AfterFunc(s.RingTime, func() {
 		s.finishCall(ringing, "no_answer", callee.DisplayName+" did not answer.", nil)
 	})
-	s.mu.Lock()
 	s.calls[ringing.id] = ringing
 	s.mu.Unlock()
 	c.Send(&protocol.CallRinging{Event: protocol.Event{Type: "call_ringing", Re: m.ID}, Call: ringing.id, Conference: room.CID})
@@ -144,8 +147,8 @@ func (s *Server) cancelCall(c *conn, id string) error {
 // caller's conference ends.
 func (s *Server) finishCall(ringing *call, reason, message string, answeredBy *conn) {
 	ringing.once.Do(func() {
-		ringing.timer.Stop()
 		s.mu.Lock()
+		ringing.timer.Stop()
 		delete(s.calls, ringing.id)
 		targets := s.reachableLocked(ringing.callee)
 		s.mu.Unlock()

@@ -29,7 +29,8 @@ const (
 	outboxSize      = 512 // events queued for a slow client before it is dropped
 	burstMessages   = 50
 	messagesPerSec  = 20
-	badMessageLimit = 20 // garbage tolerated before the connection is closed
+	badMessageLimit = 20  // garbage tolerated before the connection is closed
+	floodLimit      = 200 // messages over the rate tolerated before the connection is closed
 )
 
 // Server accepts signalling connections.
@@ -38,6 +39,8 @@ type Server struct {
 	accounts    *accounts.Service
 	settings    func() settings.Settings
 	logger      *slog.Logger
+	// RingTime is how long a call rings; set it before serving.
+	RingTime time.Duration
 
 	mu         sync.Mutex
 	perAddress map[string]int
@@ -53,7 +56,7 @@ func New(conferences *conference.Service, accountsService *accounts.Service, cur
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Server{conferences: conferences, accounts: accountsService, settings: current, logger: logger,
+	return &Server{conferences: conferences, accounts: accountsService, settings: current, logger: logger, RingTime: DefaultRingTime,
 		perAddress: map[string]int{}, conns: map[*conn]bool{}, users: map[int64]map[*conn]bool{}, calls: map[string]*call{}}
 }
 
@@ -143,6 +146,7 @@ type conn struct {
 	tokens   float64
 	refilled time.Time
 	bad      int
+	flooded  int
 }
 
 // Send queues an event; a client too slow to take its events is dropped
@@ -245,8 +249,8 @@ func (c *conn) allow() bool {
 	c.tokens = min(burstMessages, c.tokens+now.Sub(c.refilled).Seconds()*messagesPerSec)
 	c.refilled = now
 	if c.tokens < 1 {
-		c.bad++ // flooding counts towards being closed
-		if c.bad > badMessageLimit {
+		c.flooded++
+		if c.flooded > floodLimit {
 			c.shutdown(websocket.StatusPolicyViolation, "rate limit exceeded")
 		}
 		return false
