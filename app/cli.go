@@ -92,6 +92,7 @@ func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
 	set.IntVar(&f.opts.HTTPPort, "http-port", 0, "plain-HTTP redirect port (default: from settings, 8080; -1 for none)")
 	set.StringVar(&f.opts.Listen, "listen", "", "address to listen on (default: all)")
 	set.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	set.BoolVar(&f.opts.ICELoopback, "ice-loopback", false, "offer loopback ICE candidates (tests, and meetings between programs on this machine)")
 	return set, f
 }
 

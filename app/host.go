@@ -21,11 +21,14 @@ import (
 	"github.com/parleyhq/parley/app/datadir"
 	"github.com/parleyhq/parley/app/supervisor"
 	"github.com/parleyhq/parley/assets"
+	"github.com/parleyhq/parley/media/sfu"
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/api"
 	"github.com/parleyhq/parley/server/certs"
+	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/eventlog"
 	"github.com/parleyhq/parley/server/settings"
+	"github.com/parleyhq/parley/server/signal"
 	"github.com/parleyhq/parley/server/store"
 	"github.com/parleyhq/parley/server/web"
 )
@@ -39,7 +42,10 @@ type Options struct {
 	HTTPSPort int    // 0 = from settings
 	HTTPPort  int    // 0 = from settings, -1 = no redirect
 	Listen    string // "" = from settings
-	Logger    *slog.Logger
+	// ICELoopback offers loopback ICE candidates: for tests, and for
+	// meetings between programs on one machine.
+	ICELoopback bool
+	Logger      *slog.Logger
 }
 
 // core is the control plane opened on a data directory: what both the
@@ -113,13 +119,16 @@ func wireCore(ctx context.Context, dir string, db *store.DB) (*core, error) {
 
 // Host is a running Parley server.
 type Host struct {
-	core       *core
-	lock       *datadir.Lock
-	certs      *certs.Manager
-	web        *web.Server
-	supervisor *supervisor.Supervisor
-	logger     *slog.Logger
-	setupToken string
+	core        *core
+	lock        *datadir.Lock
+	certs       *certs.Manager
+	media       *mediaService
+	conferences *conference.Service
+	signal      *signal.Server
+	web         *web.Server
+	supervisor  *supervisor.Supervisor
+	logger      *slog.Logger
+	setupToken  string
 }
 
 // Start opens the data directory and starts every subsystem. It fails when
@@ -167,14 +176,28 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		return err
 	}
 	h.supervisor = supervisor.New(supervisor.Options{Logger: h.logger, OnEvent: h.recordSubsystemEvent})
+	h.media = &mediaService{config: sfu.Config{IncludeLoopback: opts.ICELoopback, Logger: h.logger}}
+	h.conferences = conference.New(conference.Config{DB: h.core.db, Accounts: h.core.accounts,
+		Settings: h.core.settings.Current, BaseURL: h.URL, Media: h.media, Logger: h.logger})
+	h.signal = signal.New(h.conferences, h.core.accounts, h.core.settings.Current, h.logger)
 	handler := api.New(api.Config{
 		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,
+		Conferences: h.conferences, Signal: h.signal,
 		Health: h.health, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
 	})
 	h.web = web.New(handler, h.certs.GetCertificate, func() web.Ports { return h.ports(opts) }, h.logger)
 
 	h.supervisor.Add(&storeService{core: h.core})
 	h.supervisor.Add(&certificateService{certs: h.certs, db: h.core.db})
+	h.supervisor.Add(h.media)
+	h.supervisor.Add(service{name: "conferences", serve: func(ctx context.Context, st *supervisor.Status) error {
+		st.Ready("")
+		<-ctx.Done()
+		// Stopping: connections close, then rooms end with a reason.
+		h.signal.Close()
+		h.conferences.Close()
+		return nil
+	}})
 	h.supervisor.Add(service{name: h.web.Name(), serve: func(ctx context.Context, st *supervisor.Status) error {
 		return h.web.Serve(ctx, st)
 	}})
