@@ -58,6 +58,7 @@ type Participant struct {
 	events   []client.Incoming
 
 	videoLayers []*layer
+	simulcast   simulcastIDs
 	audio       *audioSender
 
 	stop    chan struct{}
@@ -77,6 +78,15 @@ type layer struct {
 	track  *webrtc.TrackLocalStaticRTP
 	video  *synth.Video
 	packet rtp.Packetizer
+}
+
+// simulcastIDs are the negotiated ids of the extensions that tell the
+// receiver which m= line (mid) and layer (rid) a packet belongs to: pion
+// does not add them for us, and without them the receiver cannot tell the
+// layers apart.
+type simulcastIDs struct {
+	mid, rid uint8
+	midValue string
 }
 
 type audioSender struct {
@@ -240,6 +250,15 @@ func (p *Participant) connect(ctx context.Context) error {
 		p.workers.Go(p.sendAudio)
 	}
 	if videoTransceiver != nil {
+		p.simulcast.midValue = videoTransceiver.Mid()
+		for _, ext := range videoTransceiver.Sender().GetParameters().HeaderExtensions {
+			switch ext.URI {
+			case "urn:ietf:params:rtp-hdrext:sdes:mid":
+				p.simulcast.mid = uint8(ext.ID)
+			case "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id":
+				p.simulcast.rid = uint8(ext.ID)
+			}
+		}
 		p.workers.Go(p.sendVideo)
 		p.workers.Go(func() { p.readRTCP(videoTransceiver.Sender()) })
 	}
@@ -343,6 +362,12 @@ func (p *Participant) sendVideo() {
 		for _, l := range p.videoLayers {
 			frame, _, _ := l.video.Next()
 			for _, pkt := range l.packet.Packetize(frame, uint32(90000/p.opts.FPS)) {
+				if l.rid != "" && p.simulcast.rid != 0 {
+					_ = pkt.Header.SetExtension(p.simulcast.rid, []byte(l.rid))
+					if p.simulcast.mid != 0 {
+						_ = pkt.Header.SetExtension(p.simulcast.mid, []byte(p.simulcast.midValue))
+					}
+				}
 				_ = l.track.WriteRTP(pkt)
 			}
 		}
