@@ -9,7 +9,14 @@ import (
 )
 
 func TestWebHasTheClient(t *testing.T) {
-	for _, name := range []string{"index.html", "setup.html", "app.css", "js/api.js", "js/forms.js", "js/index.js", "js/setup.js", "icons/parley.svg"} {
+	for _, name := range []string{
+		"index.html", "setup.html", "meeting.html", "app.css", "meeting.css",
+		"js/api.js", "js/forms.js", "js/clipboard.js", "js/index.js", "js/setup.js",
+		"js/meeting/meeting.js", "js/meeting/signal.js", "js/meeting/rtc.js", "js/meeting/devices.js",
+		"js/meeting/stage.js", "js/meeting/people.js", "js/meeting/chat.js", "js/meeting/prejoin.js",
+		"js/meeting/messages.js", "js/meeting/ui.js",
+		"icons/parley.svg",
+	} {
 		info, err := fs.Stat(Web(), name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

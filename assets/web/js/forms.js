@@ -29,7 +29,9 @@ export function showFormError(form, message) {
 // that a screen reader reads the error with the field. It returns false
 // when the form has no such field.
 export function showFieldError(form, name, message, focus = true) {
-  const input = form.elements.namedItem(name);
+  let input = form.elements.namedItem(name);
+  // A group of radio buttons or check boxes: mark and focus the first.
+  if (typeof RadioNodeList !== 'undefined' && input instanceof RadioNodeList) input = input[0];
   const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
   if (!input || !slot) return false;
   slot.textContent = sentence(message);
