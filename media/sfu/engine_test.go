@@ -1,0 +1,58 @@
+package sfu
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/pion/webrtc/v4"
+)
+
+func TestMatchSupportedCodec(t *testing.T) {
+	cases := []struct {
+		codec  webrtc.RTPCodecCapability
+		wantPT webrtc.PayloadType
+		ok     bool
+	}{
+		{webrtc.RTPCodecCapability{MimeType: "video/vp8"}, 96, true},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, 111, true},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA}, 8, true},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, SDPFmtpLine: "profile-level-id=42e01f;packetization-mode=1"}, 106, true},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, SDPFmtpLine: "packetization-mode=1;profile-level-id=42001F;level-asymmetry-allowed=1"}, 102, true},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, SDPFmtpLine: "profile-level-id=42e01f;packetization-mode=0"}, 0, false},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, SDPFmtpLine: "profile-level-id=640032;packetization-mode=1"}, 0, false},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9}, 0, false},
+	}
+	for _, c := range cases {
+		got, ok := matchSupportedCodec(c.codec)
+		if ok != c.ok || (ok && got.PayloadType != c.wantPT) {
+			t.Errorf("matchSupportedCodec(%s %q) = %d, %v; want %d, %v", c.codec.MimeType, c.codec.SDPFmtpLine, got.PayloadType, ok, c.wantPT, c.ok)
+		}
+	}
+}
+
+func TestValidateTracks(t *testing.T) {
+	valid := []TrackInfo{{Mid: "0", Source: SourceMicrophone}, {Mid: "1", Source: SourceCamera}, {Mid: "2", Source: SourceScreen}}
+	if err := validateTracks(valid); err != nil {
+		t.Errorf("valid tracks refused: %v", err)
+	}
+	for _, tracks := range [][]TrackInfo{
+		{{Mid: "", Source: SourceCamera}},
+		{{Mid: "0", Source: "webcam"}},
+		{{Mid: "0", Source: SourceCamera}, {Mid: "0", Source: SourceScreen}},
+		{{Mid: "0", Source: SourceCamera}, {Mid: "1", Source: SourceCamera}},
+	} {
+		if err := validateTracks(tracks); !errors.Is(err, ErrInvalid) {
+			t.Errorf("validateTracks(%+v) = %v, want ErrInvalid", tracks, err)
+		}
+	}
+}
+
+func TestICEUfrag(t *testing.T) {
+	sdp := "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:AbCd\r\na=ice-pwd:x\r\n"
+	if got := iceUfrag(sdp); got != "AbCd" {
+		t.Errorf("iceUfrag = %q, want AbCd", got)
+	}
+	if got := iceUfrag("v=0\r\n"); got != "" {
+		t.Errorf("iceUfrag without one = %q", got)
+	}
+}

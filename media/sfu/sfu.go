@@ -1,0 +1,121 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrClosed is returned by operations on an SFU, room or participant that
+// has been closed or has left.
+var ErrClosed = errors.New("sfu: closed")
+
+// Config configures an SFU.
+type Config struct {
+	// IncludeLoopback offers loopback ICE candidates as well as the host
+	// addresses (tests, single-machine use).
+	IncludeLoopback bool
+	// Logger receives the SFU's and pion's messages; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// SFU holds the rooms of one server and the webrtc.API their peer
+// connections are made from.
+type SFU struct {
+	api *webrtc.API
+	log *slog.Logger
+
+	// newConnectionMu serialises NewPeerConnection so that the bandwidth
+	// estimator the congestion controller reports during the call can be
+	// attributed to the connection being made.
+	newConnectionMu  sync.Mutex
+	createdEstimator cc.BandwidthEstimator
+
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool
+}
+
+// New creates an SFU.
+func New(cfg Config) (*SFU, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &SFU{log: logger.With("component", "sfu"), rooms: map[string]*Room{}}
+	api, err := newAPI(cfg, pionLoggerFactory{logger: s.log}, func(_ string, estimator cc.BandwidthEstimator) {
+		s.createdEstimator = estimator // newConnectionMu is held by newPeerConnection
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: %w", err)
+	}
+	s.api = api
+	return s, nil
+}
+
+// newPeerConnection creates a peer connection and returns it with its
+// bandwidth estimator.
+func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	s.newConnectionMu.Lock()
+	defer s.newConnectionMu.Unlock()
+	s.createdEstimator = nil
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("new peer connection: %w", err)
+	}
+	estimator := s.createdEstimator
+	s.createdEstimator = nil
+	return pc, estimator, nil
+}
+
+// Room returns the room with this id, creating it if needed. A room stays
+// until Room.Close or SFU.Close, even while nobody is in it, so that what
+// was set on it (OnSpeaker) survives participants coming and going.
+func (s *SFU) Room(id string) *Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if room, ok := s.rooms[id]; ok {
+		return room
+	}
+	room := newRoom(s, id)
+	if s.closed {
+		room.closed = true // every Join on it fails
+		return room
+	}
+	s.rooms[id] = room
+	return room
+}
+
+// forgetRoom removes a closed room, unless the id already names a newer one.
+func (s *SFU) forgetRoom(room *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[room.id] == room {
+		delete(s.rooms, room.id)
+	}
+}
+
+// Close closes every room. Rooms asked for afterwards are closed already.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, room := range s.rooms {
+		rooms = append(rooms, room)
+	}
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, room := range rooms {
+		wg.Go(room.Close)
+	}
+	wg.Wait()
+	return nil
+}
