@@ -9,10 +9,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -117,7 +119,13 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	var settings webrtc.SettingEngine
-	settings.SetIncludeLoopbackCandidate(loopback)
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if loopback {
+		// A server on loopback: gather nothing else, so that tests send no
+		// packet beyond this machine's loopback interface.
+		settings.SetIncludeLoopbackCandidate(true)
+		settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings)), nil
 }
 

@@ -350,10 +350,14 @@ func TestLobbyAdmitsAndRefuses(t *testing.T) {
 	if refused := ralfEvents.wait(t, "refused").(*protocol.Refused); refused.RetryAfter != 60 {
 		t.Errorf("refused %+v", refused)
 	}
-	e := f.refused(JoinRequest{CID: c.CID, Name: "Ralf again", Source: "10.0.0.30"}, "refused")
+	e := f.refused(JoinRequest{CID: c.CID, Name: "Ralf", Source: "10.0.0.30"}, "refused")
 	if e.RetryAfter < 59 || e.RetryAfter > 61 {
 		t.Errorf("retry after %d", e.RetryAfter)
 	}
+	// A colleague behind the same address is not refused with him.
+	colleague, colleagueEvents := f.join(JoinRequest{CID: c.CID, Name: "Anna", Source: "10.0.0.30"})
+	colleagueEvents.wait(t, "lobby")
+	colleague.Leave()
 	f.advance(61 * time.Second)
 	_, again := f.join(JoinRequest{CID: c.CID, Name: "Ralf", Source: "10.0.0.30"})
 	again.wait(t, "lobby")

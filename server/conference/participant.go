@@ -113,10 +113,11 @@ func (p *participant) lobbyEntry() protocol.LobbyEntry {
 }
 
 // refusalKey identifies a person across attempts: their account, or for
-// guests their address.
+// guests their address and name (guests of one office share an address
+// behind its NAT; refusing one must not refuse the others).
 func (p *participant) refusalKey() string {
 	if p.info.UserID != 0 {
 		return "user:" + itoa(p.info.UserID)
 	}
-	return "address:" + p.source
+	return "guest:" + p.source + "/" + p.info.Name
 }

@@ -62,8 +62,9 @@ type JoinRequest struct {
 	CID       string
 	Name      string
 	PIN       string
-	User      *accounts.User // nil for guests
-	Source    string         // network address
+	Muted     protocol.Sources // what the client sends from the start
+	User      *accounts.User   // nil for guests
+	Source    string           // network address
 	Member    Member
 }
 
@@ -91,7 +92,7 @@ func (s *Service) Join(ctx context.Context, req JoinRequest) (*Handle, error) {
 		return nil, fail("sign_in_required", "Sign in to join this conference.")
 	}
 	p := &participant{source: req.Source, blocked: map[string]bool{}, member: req.Member, resume: newToken("r_", 18)}
-	p.info = protocol.Participant{ID: newToken("p_", 9), Kind: "guest", Muted: protocol.Sources{}}
+	p.info = protocol.Participant{ID: newToken("p_", 9), Kind: "guest", Muted: req.Muted}
 	if req.User != nil {
 		p.info.Kind, p.info.UserID, p.info.Name = "user", req.User.ID, req.User.DisplayName
 		var err error
@@ -382,10 +383,11 @@ func (r *Room) joinedLocked(p *participant, requestID int64) *protocol.Joined {
 	joined := &protocol.Joined{
 		Event: protocol.Event{Type: "joined", Re: requestID}, You: p.info, Conference: r.describeLocked(),
 		Participants: participants, Chat: []protocol.ChatMessage{}, ICEServers: r.svc.iceServers(),
-		Resume: p.resume, Speaker: r.speaker,
+		Resume: p.resume, Speaker: r.speaker, ChatEditMinutes: r.svc.settings().ChatEditMinutes,
 	}
 	if isModerator(p.info.Role) {
 		joined.Lobby = r.lobbyListLocked()
+		joined.PIN = r.pin
 	}
 	return joined
 }

@@ -136,6 +136,10 @@ type Joined struct {
 	Resume       string             `json:"resume"`
 	Speaker      string             `json:"speaker,omitempty"`
 	Resumed      bool               `json:"resumed,omitempty"`
+	// PIN is the current PIN, for moderators only.
+	PIN string `json:"pin,omitempty"`
+	// ChatEditMinutes is how long authors may change their messages.
+	ChatEditMinutes int `json:"chat_edit_minutes"`
 }
 
 // PublishAnswer answers a publish offer.

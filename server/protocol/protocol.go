@@ -20,8 +20,9 @@ import (
 // Subprotocol is the WebSocket subprotocol of this version.
 const Subprotocol = "parley.v1"
 
-// MaxMessageBytes bounds one message (an SDP offer with many m= lines fits).
-const MaxMessageBytes = 64 << 10
+// MaxMessageBytes bounds one message. Session descriptions grow by about a
+// kilobyte per track, so a conference of hundreds needs room.
+const MaxMessageBytes = 1 << 20
 
 // Sources of media.
 const (
@@ -70,6 +71,9 @@ type Join struct {
 	Name       string `json:"name,omitempty"`
 	PIN        string `json:"pin,omitempty"`
 	Resume     string `json:"resume,omitempty"`
+	// Muted is what the client sends from the start, so that others never
+	// see it unmuted for a moment.
+	Muted *Sources `json:"muted,omitempty"`
 }
 
 // Hello makes a signed-in connection reachable for calls outside conferences.
@@ -356,7 +360,7 @@ func checkSource(field, value string, allowed ...string) error {
 }
 
 // maxSDPBytes bounds a session description inside a message.
-const maxSDPBytes = 60 << 10
+const maxSDPBytes = MaxMessageBytes - 4<<10
 
 func checkSDP(sdp string) error {
 	if !strings.HasPrefix(sdp, "v=0") || len(sdp) > maxSDPBytes || !utf8.ValidString(sdp) {
@@ -386,7 +390,7 @@ func checkChatText(text string) error {
 
 func (m *Join) validate() error {
 	if m.Resume != "" {
-		if m.Conference != "" || m.Name != "" || m.PIN != "" {
+		if m.Conference != "" || m.Name != "" || m.PIN != "" || m.Muted != nil {
 			return invalid("resume", "a resuming join carries only resume")
 		}
 		return checkID("resume", m.Resume)

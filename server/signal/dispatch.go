@@ -97,7 +97,7 @@ func (c *conn) join(ctx context.Context, m *protocol.Join) error {
 		handle, err = c.server.conferences.Resume(m.Resume, c, m.ID)
 	} else {
 		handle, err = c.server.conferences.Join(ctx, conference.JoinRequest{
-			RequestID: m.ID, CID: m.Conference, Name: m.Name, PIN: m.PIN, User: c.user, Source: c.source, Member: c,
+			RequestID: m.ID, CID: m.Conference, Name: m.Name, PIN: m.PIN, Muted: mutedOf(m), User: c.user, Source: c.source, Member: c,
 		})
 	}
 	if err != nil {
@@ -190,4 +190,11 @@ func (c *conn) hello(re int64) error {
 	c.server.mu.Unlock()
 	c.Send(ok(re))
 	return nil
+}
+
+func mutedOf(m *protocol.Join) protocol.Sources {
+	if m.Muted == nil {
+		return protocol.Sources{}
+	}
+	return *m.Muted
 }

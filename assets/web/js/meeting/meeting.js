@@ -353,6 +353,8 @@ async function connectAndJoin() {
     // Users appear under their display name; only guests send one.
     if (!m.me) msg.name = m.joinParams.name;
     if (m.joinParams.pin) msg.pin = m.joinParams.pin;
+    // Join with the pre-join choices, so nobody sees us unmuted for a moment.
+    msg.muted = { microphone: !prejoin.micOn, camera: !prejoin.cameraOn };
     await signal.request(msg, 30000);
     // The answer, lobby or joined, went through receive().
   } catch (err) {
@@ -1338,6 +1340,8 @@ async function connectAndJoinFromLobby() {
     const msg = { type: 'join', conference: cid };
     if (!m.me) msg.name = m.joinParams.name;
     if (m.joinParams.pin) msg.pin = m.joinParams.pin;
+    // Join with the pre-join choices, so nobody sees us unmuted for a moment.
+    msg.muted = { microphone: !prejoin.micOn, camera: !prejoin.cameraOn };
     await signal.request(msg, 30000);
   } catch (err) {
     if (signal !== m.signal) return;
