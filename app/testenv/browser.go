@@ -2,18 +2,26 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// Browser starts a headless Chromium (Debian's package) for one test and
-// returns a context to drive it with chromedp. Fake camera and microphone
-// are on, so later tests can join meetings; nothing reaches the network
+// Browser is a headless Chromium (Debian's package) for one test. Fake
+// camera and microphone are on, and loopback ICE is allowed, so pages can
+// join meetings on a server on loopback; nothing reaches the network
 // beyond the servers the test starts.
-func Browser(t testing.TB) context.Context {
+type Browser struct {
+	root context.Context
+}
+
+// NewBrowser starts Chromium; it stops when the test ends.
+func NewBrowser(t testing.TB) *Browser {
 	t.Helper()
 	chromium := RequireTool(t, "chromium", "chromium")
 	profile := t.TempDir()
@@ -25,7 +33,7 @@ func Browser(t testing.TB) context.Context {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.WindowSize(1200, 900),
+		chromedp.WindowSize(1280, 800),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -34,25 +42,141 @@ func Browser(t testing.TB) context.Context {
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+		// Pages in background tabs must keep their timers and media going.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		// The test servers use Parley's own CA, which this fresh profile
 		// does not know; certificate trust is tested with curl --cacert.
 		chromedp.Flag("ignore-certificate-errors", true),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), options...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	root, cancelRoot := chromedp.NewContext(allocCtx)
 	// The first call starts the browser, which lives as long as the context
-	// of that call: it must carry no timeout. Later steps get one.
-	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
-		cancelBrowser()
+	// of that call: it must carry no timeout.
+	if err := chromedp.Do(root, chromedp.Navigate("about:blank")); err != nil {
+		cancelRoot()
 		cancelAlloc()
 		t.Fatalf("start chromium: %v", err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(browserCtx, 2*time.Minute)
 	t.Cleanup(func() {
-		cancelTimeout()
-		cancelBrowser()
+		cancelRoot()
 		cancelAlloc()
 		_ = os.RemoveAll(profile)
 	})
-	return ctx
+	return &Browser{root: root}
+}
+
+// Page is one tab with its own cookies, as if another person's browser.
+type Page struct {
+	t   testing.TB
+	Ctx context.Context
+	// Log is printed with a failure (the server's output, say).
+	Log func() string
+}
+
+// Page opens a tab in a browser context of its own.
+func (b *Browser) Page(t testing.TB) *Page {
+	t.Helper()
+	tab, cancelTab := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
+	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+		cancelTab()
+		t.Fatalf("open a tab: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(tab, 5*time.Minute)
+	t.Cleanup(func() {
+		cancel()
+		cancelTab()
+	})
+	return &Page{t: t, Ctx: ctx}
+}
+
+// Do runs steps, failing the test with what the page shows if they fail
+// or take longer than 30 s.
+func (p *Page) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.fail("%s: %v", what, err)
+	}
+}
+
+func (p *Page) fail(format string, args ...any) {
+	p.t.Helper()
+	shown, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ""`))
+	state, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`JSON.stringify(window.parley ? {state: parley.state, lastError: parley.lastError} : null)`))
+	message := fmt.Sprintf(format, args...) + "\npage state: " + state + "\npage shows:\n" + shown
+	if p.Log != nil {
+		message += "\n" + p.Log()
+	}
+	p.t.Fatal(message)
+}
+
+// Text returns the visible text of an element.
+func (p *Page) Text(selector string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
+	defer cancel()
+	text, err := chromedp.Run(ctx, chromedp.Text(selector))
+	if err != nil {
+		p.fail("read %s: %v", selector, err)
+	}
+	return text
+}
+
+// Eval evaluates a JavaScript expression (awaiting a promise) and decodes
+// its JSON-serialisable value into out.
+func (p *Page) Eval(expression string, out any) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expression+`)))()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.fail("evaluate %s: %v", expression, err)
+	}
+	if err := json.Unmarshal([]byte(raw), out); err != nil {
+		p.fail("decode %s: %v", raw, err)
+	}
+}
+
+// WaitFor polls a JavaScript condition until it is true.
+func (p *Page) WaitFor(what, condition string, within time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var ok bool
+		p.Eval("Boolean("+condition+")", &ok)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.fail("timed out after %v waiting for %s (%s)", within, what, condition)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// WaitState waits until the meeting page reaches a state.
+func (p *Page) WaitState(state string, within time.Duration) {
+	p.t.Helper()
+	p.WaitFor("state "+state, "window.parley && window.parley.state === "+quote(state), within)
+}
+
+// Screenshot saves the whole page as a PNG.
+func (p *Page) Screenshot(path string) {
+	p.t.Helper()
+	png, err := chromedp.Run(p.Ctx, chromedp.FullScreenshot(100)) // 100 makes a PNG; less, a JPEG
+	if err != nil {
+		p.fail("screenshot: %v", err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func quote(s string) string {
+	encoded, _ := json.Marshal(s)
+	return strings.TrimSpace(string(encoded))
 }

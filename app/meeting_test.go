@@ -1,0 +1,349 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleyhq/parley/app/testenv"
+	"github.com/parleyhq/parley/media/participant"
+	"github.com/parleyhq/parley/server/protocol"
+)
+
+// These scenarios run the real server with loopback ICE and real Chromium
+// pages with fake cameras and microphones: the browser client, signalling,
+// the SFU and WebRTC end to end.
+
+// signIn signs a page in as a user through the landing page.
+func signIn(page *testenv.Page, s *testenv.Server, login, password string) {
+	page.Do("sign in as "+login,
+		chromedp.Navigate(s.URL),
+		chromedp.WaitVisible("#sign-in-form"),
+		chromedp.SendKeys("#sign-in-login", login),
+		chromedp.SendKeys("#sign-in-password", password),
+		chromedp.Click("#sign-in-form button[type=submit]"),
+		chromedp.WaitVisible("#view-signed-in"),
+	)
+}
+
+// openMeeting opens a conference's page and fills the pre-join form.
+func openMeeting(page *testenv.Page, s *testenv.Server, cid, guestName, pin string) {
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(s.URL + "c/" + cid), chromedp.WaitVisible("#join")}
+	if guestName != "" {
+		steps = append(steps, chromedp.SendKeys("#name", guestName))
+	}
+	if pin != "" {
+		steps = append(steps, chromedp.SendKeys("#pin", pin))
+	}
+	page.Do("open the meeting page", steps...)
+}
+
+func clickJoin(page *testenv.Page) {
+	page.Do("join", chromedp.Click("#join"))
+}
+
+// media is what a page receives, per remote participant and source.
+type media struct {
+	Inbound []struct {
+		Participant string `json:"participant"`
+		Source      string `json:"source"`
+		Kind        string `json:"kind"`
+		Frames      int    `json:"frames"`
+		Width       int    `json:"width"`
+		Packets     int    `json:"packets"`
+	} `json:"inbound"`
+	Videos []struct {
+		Participant string `json:"participant"`
+		Source      string `json:"source"`
+		Width       int    `json:"width"`
+	} `json:"videos"`
+}
+
+const mediaScript = `(async () => {
+  const byMid = Object.fromEntries(window.parley.tracks().map(t => [t.mid, t]));
+  const inbound = [];
+  if (window.parley.pcs && window.parley.pcs.subscribe) {
+    const stats = await window.parley.pcs.subscribe.getStats();
+    stats.forEach(r => {
+      if (r.type !== 'inbound-rtp') return;
+      const t = byMid[r.mid] || {};
+      inbound.push({participant: t.participant || '', source: t.source || '', kind: r.kind,
+        frames: r.framesDecoded || 0, width: r.frameWidth || 0, packets: r.packetsReceived || 0});
+    });
+  }
+  const videos = [...document.querySelectorAll('.tile:not(.self) video')].map(v => ({
+    participant: v.closest('.tile').dataset.participant, source: v.closest('.tile').dataset.source, width: v.videoWidth}));
+  return {inbound, videos};
+})()`
+
+func received(page *testenv.Page) media {
+	var m media
+	page.Eval(mediaScript, &m)
+	return m
+}
+
+// flowing reports, per remote participant, whether its camera is decoded
+// and shown and its audio arrives, with counters to compare over time.
+func (m media) video(participant string) (frames, width, shown int) {
+	for _, in := range m.Inbound {
+		if in.Participant == participant && in.Source == protocol.Camera {
+			frames, width = in.Frames, in.Width
+		}
+	}
+	for _, v := range m.Videos {
+		if v.Participant == participant && v.Source == protocol.Camera {
+			shown = v.Width
+		}
+	}
+	return frames, width, shown
+}
+
+func (m media) audioPackets(participant string) int {
+	for _, in := range m.Inbound {
+		if in.Participant == participant && in.Source == protocol.Microphone {
+			return in.Packets
+		}
+	}
+	return 0
+}
+
+// you returns the page's own participant id once joined.
+func you(page *testenv.Page) string {
+	var id string
+	page.Eval(`window.parley.you && window.parley.you.id`, &id)
+	return id
+}
+
+// waitMediaFrom waits until a page decodes video and receives audio from
+// each of the others, then checks that both keep coming.
+func waitMediaFrom(t *testing.T, page *testenv.Page, name string, others ...string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		m := received(page)
+		ready := true
+		for _, other := range others {
+			frames, width, shown := m.video(other)
+			if frames == 0 || width == 0 || shown == 0 || m.audioPackets(other) == 0 {
+				ready = false
+			}
+		}
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not receive media from %v: %+v", name, others, m)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	before := received(page)
+	time.Sleep(2 * time.Second)
+	after := received(page)
+	for _, other := range others {
+		framesBefore, _, _ := before.video(other)
+		framesAfter, _, _ := after.video(other)
+		if framesAfter <= framesBefore {
+			t.Errorf("%s: frames decoded from %s stopped at %d", name, other, framesAfter)
+		}
+		if after.audioPackets(other) <= before.audioPackets(other) {
+			t.Errorf("%s: audio from %s stopped at %d packets", name, other, after.audioPackets(other))
+		}
+	}
+}
+
+// screenshotDir is where tests keep screenshots worth looking at:
+// $PARLEY_SCREENSHOTS if set, else the test's temporary folder.
+func screenshotDir(t *testing.T) string {
+	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+func sendChat(page *testenv.Page, text string) {
+	var open bool
+	page.Eval(`!document.querySelector('#chat-input') || document.querySelector('#chat-input').offsetParent !== null`, &open)
+	if !open {
+		page.Do("open the chat", chromedp.Click("#chat-toggle"))
+	}
+	page.Do("send a chat message", chromedp.WaitVisible("#chat-input"), chromedp.SendKeys("#chat-input", text), chromedp.Click("#chat-send"))
+}
+
+func waitChat(page *testenv.Page, text string) {
+	page.WaitFor("chat "+text, `window.parley.chat().some(m => m.text === `+jsString(text)+`)`, 20*time.Second)
+}
+
+func jsString(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// TestThreeBrowsersMeet joins three browsers to one public conference:
+// each decodes the others' video and receives their audio, chat reaches
+// everyone and survives a reconnect.
+func TestThreeBrowsersMeet(t *testing.T) {
+	s, _, c := meetingServer(t, map[string]any{"name": "Monday planning", "lobby": "off"})
+	browser := testenv.NewBrowser(t)
+	boss, gina, ralf := browser.Page(t), browser.Page(t), browser.Page(t)
+	for _, page := range []*testenv.Page{boss, gina, ralf} {
+		page.Log = s.Output
+	}
+	signIn(boss, s, "boss", ownerPassword)
+	openMeeting(boss, s, c.CID, "", "")
+	clickJoin(boss)
+	boss.WaitState("joined", 30*time.Second)
+	openMeeting(gina, s, c.CID, "Gina", "")
+	clickJoin(gina)
+	gina.WaitState("joined", 30*time.Second)
+	openMeeting(ralf, s, c.CID, "Ralf", "")
+	clickJoin(ralf)
+	ralf.WaitState("joined", 30*time.Second)
+	bossID, ginaID, ralfID := you(boss), you(gina), you(ralf)
+
+	waitMediaFrom(t, boss, "boss", ginaID, ralfID)
+	waitMediaFrom(t, gina, "gina", bossID, ralfID)
+	waitMediaFrom(t, ralf, "ralf", bossID, ginaID)
+	boss.Screenshot(filepath.Join(screenshotDir(t), "meeting-three.png"))
+
+	sendChat(boss, "Hello from the boss")
+	waitChat(gina, "Hello from the boss")
+	waitChat(ralf, "Hello from the boss")
+
+	var dropped bool
+	gina.Eval(`(window.parley.dropConnection(), true)`, &dropped)
+	gina.WaitState("joined", 40*time.Second)
+	if id := you(gina); id != ginaID {
+		t.Errorf("after reconnecting Gina is %s, was %s", id, ginaID)
+	}
+	waitChat(gina, "Hello from the boss")
+	sendChat(ralf, "Welcome back, Gina")
+	waitChat(gina, "Welcome back, Gina")
+	sendChat(gina, "Thanks")
+	waitChat(boss, "Thanks")
+	waitMediaFrom(t, gina, "gina after reconnecting", bossID, ralfID)
+}
+
+// TestLobbyPINLockAndModeration walks a moderator through the lobby, a
+// PIN, a forced mute, a removal and a lock, each seen from the other side.
+func TestLobbyPINLockAndModeration(t *testing.T) {
+	s, _, c := meetingServer(t, map[string]any{"lobby": "guests", "pin": "4711"})
+	browser := testenv.NewBrowser(t)
+	boss, gina, ralf, late := browser.Page(t), browser.Page(t), browser.Page(t), browser.Page(t)
+	for _, page := range []*testenv.Page{boss, gina, ralf, late} {
+		page.Log = s.Output
+	}
+	signIn(boss, s, "boss", ownerPassword)
+	openMeeting(boss, s, c.CID, "", "")
+	clickJoin(boss)
+	boss.WaitState("joined", 30*time.Second)
+
+	openMeeting(gina, s, c.CID, "Gina", "0000")
+	clickJoin(gina)
+	gina.WaitFor("the wrong PIN to be refused", `window.parley.lastError === 'wrong_pin'`, 20*time.Second)
+	if shown := gina.Text("#error-message"); !strings.Contains(strings.ToLower(shown), "pin") {
+		t.Errorf("a wrong PIN shows %q", shown)
+	}
+	var cleared bool
+	gina.Eval(`(document.querySelector('#pin').value = '') === ''`, &cleared)
+	gina.Do("enter the right PIN", chromedp.SendKeys("#pin", "4711"), chromedp.Click("#join"))
+	gina.WaitState("lobby", 20*time.Second)
+
+	boss.WaitFor("Gina in the lobby", `window.parley.lobby().some(p => p.name === 'Gina')`, 20*time.Second)
+	var ginaID string
+	boss.Eval(`window.parley.lobby().find(p => p.name === 'Gina').id`, &ginaID)
+	boss.Do("admit Gina", chromedp.Click(`#participants-toggle`), chromedp.WaitVisible(`.participant[data-participant="`+ginaID+`"] [data-action="admit"]`),
+		chromedp.Click(`.participant[data-participant="`+ginaID+`"] [data-action="admit"]`))
+	gina.WaitState("joined", 30*time.Second)
+
+	openMeeting(ralf, s, c.CID, "Ralf", "4711")
+	clickJoin(ralf)
+	ralf.WaitState("lobby", 20*time.Second)
+	boss.WaitFor("Ralf in the lobby", `window.parley.lobby().some(p => p.name === 'Ralf')`, 20*time.Second)
+	var ralfID string
+	boss.Eval(`window.parley.lobby().find(p => p.name === 'Ralf').id`, &ralfID)
+	boss.Do("refuse Ralf", chromedp.WaitVisible(`.participant[data-participant="`+ralfID+`"] [data-action="refuse"]`),
+		chromedp.Click(`.participant[data-participant="`+ralfID+`"] [data-action="refuse"]`))
+	ralf.WaitState("refused", 20*time.Second)
+
+	// A forced mute: Gina's microphone is muted and she cannot unmute.
+	var forced bool
+	boss.Eval(`document.querySelector('#force-mute').checked`, &forced)
+	if !forced {
+		boss.Do("force mutes", chromedp.Click("#force-mute"))
+	}
+	ginaRow := `.participant[data-participant="` + ginaID + `"]`
+	boss.Do("mute Gina", chromedp.WaitVisible(ginaRow+` [data-action="mute-microphone"]`), chromedp.Click(ginaRow+` [data-action="mute-microphone"]`))
+	gina.WaitFor("Gina to be muted by force", `window.parley.you.muted.microphone && window.parley.you.forced.microphone`, 20*time.Second)
+	gina.WaitFor("the unmute button to be refused", `document.querySelector('#mic-toggle').disabled || document.querySelector('#mic-toggle').getAttribute('aria-disabled') === 'true'`, 10*time.Second)
+	boss.WaitFor("the roster to show Gina muted", `window.parley.participants().some(p => p.id === '`+ginaID+`' && p.muted.microphone)`, 10*time.Second)
+
+	boss.Do("remove Gina", chromedp.Click(ginaRow+` [data-action="remove"]`), chromedp.WaitVisible("#confirm-ok"), chromedp.Click("#confirm-ok"))
+	gina.WaitState("removed", 20*time.Second)
+	boss.WaitFor("Gina gone", `!window.parley.participants().some(p => p.id === '`+ginaID+`')`, 10*time.Second)
+
+	boss.Do("lock the meeting", chromedp.WaitVisible("#lock-toggle"), chromedp.Click("#lock-toggle"))
+	boss.WaitFor("the lock", `window.parley.conference.locked`, 10*time.Second)
+	openMeeting(late, s, c.CID, "Latecomer", "4711")
+	clickJoin(late)
+	late.WaitFor("the lock to refuse the newcomer", `window.parley.lastError === 'locked'`, 20*time.Second)
+	if shown := late.Text("#error-message"); !strings.Contains(strings.ToLower(shown), "locked") {
+		t.Errorf("a locked conference shows %q", shown)
+	}
+}
+
+// TestSmallTileGetsTheLowLayer has a Go participant publish three
+// simulcast layers and a browser watch it in a phone-sized window, then a
+// large one: the browser receives the quarter layer, then a larger one.
+func TestSmallTileGetsTheLowLayer(t *testing.T) {
+	s, owner, c := meetingServer(t, map[string]any{"lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	publisher, err := participant.Join(ctx, owner, c.CID, participant.Options{Video: true, Audio: true, Simulcast: true,
+		Width: 1280, Height: 720, FPS: 15, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer publisher.Close()
+	// Three people in a window the size of a phone on its side: each tile
+	// is about 200x110, which the quarter layer (320x180) covers, so that
+	// is the layer the SFU must send. (A tile must be covered both ways:
+	// videos fill their tiles.)
+	other, err := participant.Join(ctx, clientOf(t, s), c.CID, participant.Options{Name: "Other", Video: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	page := testenv.NewBrowser(t).Page(t)
+	page.Log = s.Output
+	page.Do("use a small window", chromedp.EmulateViewport(640, 360))
+	openMeeting(page, s, c.CID, "Watcher", "")
+	clickJoin(page)
+	page.WaitState("joined", 30*time.Second)
+	waitWidth := func(what string, ok func(int) bool) int {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			_, width, _ := received(page).video(publisher.ID())
+			if width > 0 && ok(width) {
+				return width
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: receiving width %d", what, width)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	var layers map[string]struct{ Width, Height int }
+	page.WaitFor("a small tile to be reported", `Object.values(window.parley.layers()).some(l => l.width > 0 && l.width <= 320 && l.height <= 180)`, 30*time.Second)
+	page.Eval(`window.parley.layers()`, &layers)
+	small := waitWidth("the low layer in a small tile", func(w int) bool { return w <= 320 })
+	page.Do("use a large window", chromedp.EmulateViewport(1600, 1000))
+	large := waitWidth("a larger layer in a large tile", func(w int) bool { return w > 320 })
+	t.Logf("received %d px wide in a small tile (asked %v), %d px in a large one", small, layers, large)
+}
