@@ -347,3 +347,34 @@ func TestSmallTileGetsTheLowLayer(t *testing.T) {
 	large := waitWidth("a larger layer in a large tile", func(w int) bool { return w > 320 })
 	t.Logf("received %d px wide in a small tile (asked %v), %d px in a large one", small, layers, large)
 }
+
+// screenShown reports whether a page shows a participant's screen share
+// with a decoded picture.
+const screenShownScript = `[...document.querySelectorAll('.tile[data-source="screen"] video')].some(v => v.videoWidth > 0)`
+
+// TestScreenShareStopsAndStartsAgain shares a (fake) screen, stops, and
+// shares again: the other page shows it, then not, then again.
+func TestScreenShareStopsAndStartsAgain(t *testing.T) {
+	s, _, c := meetingServer(t, map[string]any{"lobby": "off"})
+	browser := testenv.NewBrowser(t)
+	ann, bob := browser.Page(t), browser.Page(t)
+	for _, page := range []*testenv.Page{ann, bob} {
+		page.Log = s.Output
+	}
+	openMeeting(ann, s, c.CID, "Ann", "")
+	clickJoin(ann)
+	ann.WaitState("joined", 30*time.Second)
+	openMeeting(bob, s, c.CID, "Bob", "")
+	clickJoin(bob)
+	bob.WaitState("joined", 30*time.Second)
+	annID := you(ann)
+
+	for round := 1; round <= 2; round++ {
+		ann.Do("share the screen", chromedp.Click("#screen-toggle"))
+		bob.WaitFor("Ann's screen", screenShownScript, 30*time.Second)
+		bob.WaitFor("Ann marked as sharing", `window.parley.participants().some(p => p.id === '`+annID+`' && p.screen)`, 10*time.Second)
+		ann.Do("stop sharing", chromedp.Click("#screen-toggle"))
+		bob.WaitFor("the screen tile to go", `!document.querySelector('.tile[data-source="screen"]')`, 30*time.Second)
+		bob.WaitFor("Ann no longer sharing", `window.parley.participants().some(p => p.id === '`+annID+`' && !p.screen)`, 10*time.Second)
+	}
+}
