@@ -121,6 +121,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/events", audit, a.listEvents)
 
 	a.handle("GET /api/v1/signal", public, a.signal)
+	a.handle("GET /api/v1/directory", signedIn, a.directory)
 	a.handle("POST /api/v1/conferences", signedIn, a.createConference)
 	a.handle("GET /api/v1/conferences", signedIn, a.listConferences)
 	a.handle("GET /api/v1/conferences/{cid}", signedIn, a.getConference)

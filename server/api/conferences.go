@@ -10,6 +10,38 @@ import (
 // SignalServer runs signalling connections (server/signal).
 type SignalServer interface {
 	Serve(w http.ResponseWriter, r *http.Request, user *accounts.User, source string)
+	// Presence tells whether users can be called: available, busy, offline.
+	Presence(userIDs []int64) map[int64]string
+}
+
+// directoryEntry is a colleague as any signed-in user sees them.
+type directoryEntry struct {
+	ID          int64  `json:"id"`
+	Login       string `json:"login"`
+	DisplayName string `json:"display_name"`
+	Presence    string `json:"presence"`
+}
+
+// directory lists enabled users for calling and inviting: names and
+// presence only, never more.
+func (a *API) directory(w http.ResponseWriter, r *http.Request, rq *request) error {
+	users, err := a.Accounts.List(r.Context(), accounts.UserFilter{Query: r.URL.Query().Get("q"), Limit: 200})
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(users))
+	for _, u := range users {
+		ids = append(ids, u.ID)
+	}
+	presence := a.Signal.Presence(ids)
+	list := []directoryEntry{}
+	for _, u := range users {
+		if u.Enabled && u.ID != rq.user.ID {
+			list = append(list, directoryEntry{ID: u.ID, Login: u.Login, DisplayName: u.DisplayName, Presence: presence[u.ID]})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": list})
+	return nil
 }
 
 func (a *API) signal(w http.ResponseWriter, r *http.Request, rq *request) error {

@@ -188,3 +188,23 @@ func (s *Server) dropCalls(c *conn) {
 }
 
 func newCallID() string { return conference.NewID("c_") }
+
+// Presence tells, per user, whether they can be called now: "available"
+// with a connection that said hello, "busy" in a conference or a ringing
+// call, "offline" otherwise.
+func (s *Server) Presence(userIDs []int64) map[int64]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	presence := make(map[int64]string, len(userIDs))
+	for _, id := range userIDs {
+		switch {
+		case s.busyLocked(id):
+			presence[id] = "busy"
+		case len(s.users[id]) > 0:
+			presence[id] = "available"
+		default:
+			presence[id] = "offline"
+		}
+	}
+	return presence
+}

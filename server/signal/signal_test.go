@@ -260,3 +260,41 @@ func TestCallRingsDeclinesAndTimesOut(t *testing.T) {
 		t.Errorf("call to someone in a call: %+v %v", busy, err)
 	}
 }
+
+func TestDirectoryShowsWhoCanBeCalled(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	ctx := context30s(t)
+	anna := srv.SignedIn("anna", accounts.Member)
+	bob := srv.SignedIn("bob", accounts.Member)
+	srv.User("carol", accounts.Member)
+	presence := func() map[string]string {
+		var answer struct {
+			Users []struct {
+				Login    string `json:"login"`
+				Presence string `json:"presence"`
+			} `json:"users"`
+		}
+		if err := anna.Do(ctx, http.MethodGet, "/api/v1/directory", nil, &answer); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, u := range answer.Users {
+			out[u.Login] = u.Presence
+		}
+		return out
+	}
+	if got := presence(); got["bob"] != "offline" || got["carol"] != "offline" || got["anna"] != "" {
+		t.Errorf("before hello: %v", got)
+	}
+	bobSignal := connect(t, bob)
+	if _, err := bobSignal.Request(ctx, "hello", &protocol.Hello{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := presence(); got["bob"] != "available" {
+		t.Errorf("after hello: %v", got)
+	}
+	guest := srv.Client(false)
+	if err := guest.Do(ctx, http.MethodGet, "/api/v1/directory", nil, nil); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a guest read the directory: %v", err)
+	}
+}
