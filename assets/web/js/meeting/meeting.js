@@ -341,6 +341,17 @@ async function join(params) {
   connectAndJoin();
 }
 
+// joinMessage is the join request for the pre-join choices.
+function joinMessage() {
+  const msg = { type: 'join', conference: cid };
+  // Users appear under their display name; only guests send one.
+  if (!m.me) msg.name = m.joinParams.name;
+  if (m.joinParams.pin) msg.pin = m.joinParams.pin;
+  // Join with the pre-join choices, so nobody sees us unmuted for a moment.
+  msg.muted = { microphone: !prejoin.micOn, camera: !prejoin.cameraOn };
+  return msg;
+}
+
 async function connectAndJoin() {
   clearError();
   prejoin.clear();
@@ -349,13 +360,7 @@ async function connectAndJoin() {
   const signal = newSignal();
   try {
     await signal.open();
-    const msg = { type: 'join', conference: cid };
-    // Users appear under their display name; only guests send one.
-    if (!m.me) msg.name = m.joinParams.name;
-    if (m.joinParams.pin) msg.pin = m.joinParams.pin;
-    // Join with the pre-join choices, so nobody sees us unmuted for a moment.
-    msg.muted = { microphone: !prejoin.micOn, camera: !prejoin.cameraOn };
-    await signal.request(msg, 30000);
+    await signal.request(joinMessage(), 30000);
     // The answer, lobby or joined, went through receive().
   } catch (err) {
     if (signal === m.signal) joinFailed(err);
@@ -1337,12 +1342,7 @@ async function connectAndJoinFromLobby() {
   const signal = newSignal();
   try {
     await signal.open();
-    const msg = { type: 'join', conference: cid };
-    if (!m.me) msg.name = m.joinParams.name;
-    if (m.joinParams.pin) msg.pin = m.joinParams.pin;
-    // Join with the pre-join choices, so nobody sees us unmuted for a moment.
-    msg.muted = { microphone: !prejoin.micOn, camera: !prejoin.cameraOn };
-    await signal.request(msg, 30000);
+    await signal.request(joinMessage(), 30000);
   } catch (err) {
     if (signal !== m.signal) return;
     if (err.code === 'unreachable' || err.code === 'closed' || err.code === 'timeout') {
