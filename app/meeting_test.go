@@ -226,6 +226,18 @@ func TestThreeBrowsersMeet(t *testing.T) {
 	sendChat(gina, "Thanks")
 	waitChat(boss, "Thanks")
 	waitMediaFrom(t, gina, "gina after reconnecting", bossID, ralfID)
+
+	// A media path that broke while signalling stayed up: ICE restarts on
+	// both connections, and media flows again both ways.
+	const ufrags = `[window.parley.pcs.publish.localDescription.sdp, window.parley.pcs.subscribe.remoteDescription.sdp]
+		.map(sdp => sdp.match(/a=ice-ufrag:(\S+)/)[1]).join(' ')`
+	var before string
+	ralf.Eval(ufrags, &before)
+	var restarted bool
+	ralf.Eval(`(window.parley.restartIce(), true)`, &restarted)
+	ralf.WaitFor("new ICE credentials on both connections", `(() => { const [p, s] = (`+ufrags+`).split(' '); const [p0, s0] = '`+before+`'.split(' '); return p !== p0 && s !== s0; })()`, 30*time.Second)
+	waitMediaFrom(t, ralf, "ralf after an ICE restart", bossID, ginaID)
+	waitMediaFrom(t, boss, "boss after ralf's ICE restart", ralfID)
 }
 
 // TestLobbyPINLockAndModeration walks a moderator through the lobby, a
