@@ -11,7 +11,7 @@ import (
 func TestWebHasTheClient(t *testing.T) {
 	for _, name := range []string{
 		"index.html", "setup.html", "meeting.html", "app.css", "meeting.css",
-		"js/api.js", "js/forms.js", "js/clipboard.js", "js/index.js", "js/setup.js",
+		"js/api.js", "js/forms.js", "js/clipboard.js", "js/index.js", "js/calls.js", "js/setup.js",
 		"js/meeting/meeting.js", "js/meeting/signal.js", "js/meeting/rtc.js", "js/meeting/devices.js",
 		"js/meeting/stage.js", "js/meeting/people.js", "js/meeting/chat.js", "js/meeting/prejoin.js",
 		"js/meeting/messages.js", "js/meeting/ui.js",

@@ -1,9 +1,11 @@
 // The landing page: sign in, or say who is signed in; join a meeting by ID
 // or link; for people who may create conferences, start one, schedule one
-// or create a room, and list their own.
+// or create a room, and list their own. Signed-in people also see their
+// colleagues and call them, and are reachable for calls (js/calls.js).
 import { api, ApiError } from '/assets/js/api.js';
 import { clearErrors, sentence, setBusy, showFieldError, showFormError } from '/assets/js/forms.js';
 import { copyText } from '/assets/js/clipboard.js';
+import { Calls } from '/assets/js/calls.js';
 
 const views = ['loading', 'problem', 'not-set-up', 'sign-in', 'signed-in'];
 
@@ -23,6 +25,8 @@ const createOpen = document.getElementById('create-open');
 
 let currentUser = null;
 
+const calls = new Calls({ onSignedOut: () => showSignIn() });
+
 // show makes one view visible. focus, if given, is the element that gets
 // focus, so that keyboard and screen reader users land in the new view.
 function show(view, focus) {
@@ -33,7 +37,10 @@ function show(view, focus) {
   const joinBox = document.getElementById('join-box');
   joinBox.hidden = view !== 'sign-in' && view !== 'signed-in';
   joinBox.classList.toggle('wide', view === 'signed-in');
-  if (view !== 'signed-in') document.getElementById('conferences-box').hidden = true;
+  if (view !== 'signed-in') {
+    document.getElementById('conferences-box').hidden = true;
+    calls.stop();
+  }
   if (focus) focus.focus();
 }
 
@@ -87,6 +94,7 @@ function showSignedIn(me) {
   document.getElementById('conferences-box').hidden = !mayCreate;
   closeCreateForm(false);
   show('signed-in', document.getElementById('signed-in-title'));
+  calls.start(me);
   if (mayCreate) loadConferences();
 }
 
