@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -110,6 +111,18 @@ func (s *Service) endRoom(cid, reason string) {
 
 // EndRunning ends a conference's running room, if any, for reason.
 func (s *Service) EndRunning(cid, reason string) { s.endRoom(cid, reason) }
+
+// EndCall ends the conference of a call that was not answered: its room if
+// someone is in it, and the conference itself, so that it does not linger
+// among the caller's conferences.
+func (s *Service) EndCall(ctx context.Context, cid, reason string) error {
+	s.endRoom(cid, reason)
+	if _, err := s.db.SQL().ExecContext(ctx, `UPDATE conferences SET ended_at = ? WHERE cid = ? AND kind = ? AND ended_at = 0`,
+		store.Millis(s.now()), cid, KindInstant); err != nil {
+		return fmt.Errorf("end call conference %s: %w", cid, err)
+	}
+	return nil
+}
 
 // NewID makes an opaque identifier that starts with prefix.
 func NewID(prefix string) string { return newToken(prefix, 12) }

@@ -454,7 +454,9 @@ type ListFilter struct {
 
 // List returns conferences, newest first.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]Conference, error) {
-	query := selectConference + ` WHERE c.deleted_at = 0`
+	// Instant meetings that ended are history (the event log keeps them),
+	// not conferences anyone can join: leave them out.
+	query := selectConference + ` WHERE c.deleted_at = 0 AND NOT (c.kind = 'instant' AND c.ended_at <> 0)`
 	var args []any
 	if f.UserID != 0 {
 		query += ` AND (c.owner_id = ? OR c.id IN (SELECT conference_id FROM conference_invitees WHERE user_id = ?))`

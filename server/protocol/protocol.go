@@ -538,7 +538,7 @@ func (m *Call) validate() error {
 func (m *CallAccept) validate() error { return checkID("call", m.Call) }
 
 func (m *CallDecline) validate() error {
-	if len(m.Reason) > 200 || !utf8.ValidString(m.Reason) {
+	if !utf8.ValidString(m.Reason) || utf8.RuneCountInString(m.Reason) > 200 {
 		return invalid("reason", "reason must be at most 200 characters")
 	}
 	return checkID("call", m.Call)

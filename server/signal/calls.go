@@ -3,6 +3,7 @@ package signal
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ type call struct {
 	caller     *conn
 	callee     int64
 	conference string
+	incoming   *protocol.IncomingCall
 	timer      *time.Timer
 	once       sync.Once
 }
@@ -65,6 +67,8 @@ func (s *Server) placeCall(ctx context.Context, c *conn, m *protocol.Call) error
 		return err
 	}
 	ringing := &call{id: newCallID(), caller: c, callee: callee.ID, conference: room.CID}
+	ringing.incoming = &protocol.IncomingCall{Event: protocol.Event{Type: "incoming_call"}, Call: ringing.id,
+		From: protocol.CallParty{UserID: c.user.ID, Name: c.user.DisplayName}, Conference: room.CID}
 	// The timer is set under the lock that finishCall reads it under: it
 	// may fire before AfterFunc even returns.
 	s.mu.Lock()
@@ -74,10 +78,8 @@ func (s *Server) placeCall(ctx context.Context, c *conn, m *protocol.Call) error
 	s.calls[ringing.id] = ringing
 	s.mu.Unlock()
 	c.Send(&protocol.CallRinging{Event: protocol.Event{Type: "call_ringing", Re: m.ID}, Call: ringing.id, Conference: room.CID})
-	incoming := &protocol.IncomingCall{Event: protocol.Event{Type: "incoming_call"}, Call: ringing.id,
-		From: protocol.CallParty{UserID: c.user.ID, Name: c.user.DisplayName}, Conference: room.CID}
 	for _, target := range targets {
-		target.Send(incoming)
+		target.Send(ringing.incoming)
 	}
 	return nil
 }
@@ -168,7 +170,9 @@ func (s *Server) finishCall(ringing *call, reason, message string, answeredBy *c
 		for _, target := range targets {
 			target.Send(ended)
 		}
-		s.conferences.EndRunning(ringing.conference, "call_"+reason)
+		if err := s.conferences.EndCall(context.Background(), ringing.conference, "call_"+reason); err != nil {
+			s.logger.Error("end unanswered call", slog.String("call", ringing.id), slog.Any("error", err))
+		}
 	})
 }
 

@@ -187,8 +187,18 @@ func (c *conn) hello(re int64) error {
 		c.server.users[c.user.ID] = map[*conn]bool{}
 	}
 	c.server.users[c.user.ID][c] = true
+	var ringing []*call
+	for _, call := range c.server.calls {
+		if call.callee == c.user.ID {
+			ringing = append(ringing, call)
+		}
+	}
 	c.server.mu.Unlock()
 	c.Send(ok(re))
+	// A connection that comes back while a call rings rings too.
+	for _, call := range ringing {
+		c.Send(call.incoming)
+	}
 	return nil
 }
 

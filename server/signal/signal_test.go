@@ -298,3 +298,44 @@ func TestDirectoryShowsWhoCanBeCalled(t *testing.T) {
 		t.Errorf("a guest read the directory: %v", err)
 	}
 }
+
+func TestUnansweredCallsLeaveNoConference(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Signal.RingTime = 300 * time.Millisecond
+	ctx := context30s(t)
+	anna := srv.SignedIn("anna", accounts.Member)
+	bob := srv.SignedIn("bob", accounts.Member)
+	bobUser, _ := srv.Accounts.UserByLogin(ctx, "bob")
+	caller := connect(t, anna)
+	callee := connect(t, bob)
+	if _, err := callee.Request(ctx, "hello", &protocol.Hello{}); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := caller.Request(ctx, "call", &protocol.Call{User: bobUser.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ringing := answer.(*protocol.CallRinging)
+	// Bob's connection drops and comes back while it rings: it rings again.
+	callee.Close()
+	again := connect(t, bob)
+	if _, err := again.Request(ctx, "hello", &protocol.Hello{}); err != nil {
+		t.Fatal(err)
+	}
+	if incoming := next(t, again, "incoming_call").(*protocol.IncomingCall); incoming.Call != ringing.Call {
+		t.Errorf("incoming after reconnect %+v", incoming)
+	}
+	nextEnded(t, caller, ringing.Call)
+	var list struct{ Conferences []conference.Conference }
+	if err := anna.Do(ctx, http.MethodGet, "/api/v1/conferences", nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Conferences) != 0 {
+		t.Errorf("an unanswered call left %+v", list.Conferences)
+	}
+	declined, err := again.Request(ctx, "call_decline", &protocol.CallDecline{Call: ringing.Call, Reason: strings.Repeat("é", 200)})
+	var failure *protocol.Error
+	if !errors.As(err, &failure) || failure.Code != "not_found" {
+		t.Errorf("declining an ended call: %+v %v", declined, err)
+	}
+}

@@ -804,7 +804,8 @@ export class Calls {
   // go leaves for the call's conference.
   go(conference) {
     this.stop({ leaving: true });
-    location.assign('/c/' + encodeURIComponent(conference));
+    // ?call: both people agreed to talk, so the meeting page joins at once.
+    location.assign('/c/' + encodeURIComponent(conference) + '?call');
   }
 
   // ------------------------------------------------------------ dialogs and notices

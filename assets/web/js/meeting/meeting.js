@@ -318,6 +318,9 @@ async function start() {
   else $('join').focus();
   devicesReady = prejoin.startDevices();
   await devicesReady;
+  // An answered 1:1 call goes straight in: both people already agreed to
+  // talk, and the devices are the ones they used last.
+  if (m.me && new URLSearchParams(location.search).has('call')) $('join').click();
 }
 
 // devicesReady settles when the first request for camera and microphone
