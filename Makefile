@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/parleyhq/parley/app.Version=$(VERSION)
 BIN     := bin/parley
 
 # Programs the build and the tests use, as command:debian-package.
-DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools
+DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr
 
 # Every test has a timeout; the race detector runs on every package that
 # does not need cgo (all of them, so far).

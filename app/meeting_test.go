@@ -81,7 +81,12 @@ const mediaScript = `(async () => {
   return {inbound, videos};
 })()`
 
-func received(page *testenv.Page) media {
+// evaluator is a browser page of either kind: Chromium or Firefox.
+type evaluator interface {
+	Eval(expression string, out any)
+}
+
+func received(page evaluator) media {
 	var m media
 	page.Eval(mediaScript, &m)
 	return m
@@ -121,7 +126,7 @@ func you(page *testenv.Page) string {
 
 // waitMediaFrom waits until a page decodes video and receives audio from
 // each of the others, then checks that both keep coming.
-func waitMediaFrom(t *testing.T, page *testenv.Page, name string, others ...string) {
+func waitMediaFrom(t *testing.T, page evaluator, name string, others ...string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
