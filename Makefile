@@ -63,6 +63,8 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME) ./server/api
 	$(GO) test -run '^$$' -fuzz '^FuzzUpload$$' -fuzztime $(FUZZ_TIME) ./server/certs
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME) ./server/protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzVP8Descriptor$$' -fuzztime $(FUZZ_TIME) ./media/sfu
 
 clean:
 	rm -rf bin
