@@ -222,9 +222,11 @@ func (dt *downTrack) write(out *outboundPacket) {
 	if out.hasAudioLevel && binding.audioLevelID != 0 {
 		_ = out.header.SetExtension(binding.audioLevelID, []byte{out.audioLevel})
 	}
-	if _, err := binding.writeStream.WriteRTP(&out.header, out.payload); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+	n, err := binding.writeStream.WriteRTP(&out.header, out.payload)
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		dt.subscriber.log.Debug("write rtp", "track", dt.ID(), "err", err)
 	}
+	dt.subscriber.participant.room.sfu.bytesOut.Add(uint64(n))
 }
 
 // readRTCP reads the subscriber's RTCP for this down track until its

@@ -19,7 +19,8 @@ const keyframeRequestInterval = 500 * time.Millisecond
 // publication is one source (microphone, camera or screen) a participant
 // publishes, with its incoming layers and the down tracks it feeds.
 type publication struct {
-	id          string // "<participant>/<source>", the track id of the protocol
+	bytesIn     *atomic.Uint64 // the SFU's count of bytes received
+	id          string         // "<participant>/<source>", the track id of the protocol
 	participant string
 	source      Source
 	mid         string // of the m= line on the publish connection
@@ -61,8 +62,9 @@ type inboundPacket struct {
 	arrival       time.Time
 }
 
-func newPublication(participant string, source Source, mid string, codec webrtc.RTPCodecParameters, simulcast bool, writeRTCP func([]rtcp.Packet) error) *publication {
+func newPublication(participant string, source Source, mid string, codec webrtc.RTPCodecParameters, simulcast bool, writeRTCP func([]rtcp.Packet) error, bytesIn *atomic.Uint64) *publication {
 	pub := &publication{
+		bytesIn:     bytesIn,
 		id:          participant + "/" + string(source),
 		participant: participant,
 		source:      source,
@@ -207,6 +209,7 @@ func (pub *publication) receive(layer *layerReceiver, audioLevelID uint8, onAudi
 			}
 			continue // a malformed packet
 		}
+		pub.bytesIn.Add(uint64(packet.MarshalSize()))
 		in := inboundPacket{packet: packet, arrival: time.Now()}
 		in.input = forwarderInput{layer: layer.index, sequence: packet.SequenceNumber, timestamp: packet.Timestamp}
 		layer.stats.observe(packet.SequenceNumber, packet.Timestamp, len(packet.Payload), in.arrival)

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // same publication (with room in its queue) gets every packet.
 func TestFullQueueDropsWithoutBlocking(t *testing.T) {
 	opus, _ := matchSupportedCodec(supportedCodecs()[0].RTPCodecCapability)
-	pub := newPublication("alice", SourceMicrophone, "0", opus, false, nil)
+	pub := newPublication("alice", SourceMicrophone, "0", opus, false, nil, new(atomic.Uint64))
 	const packets = queueLength + 300
 	newSubscriberOf := func(queue int) (*subscriber, *downTrack) {
 		s := &subscriber{log: slog.New(slog.DiscardHandler), queue: make(chan outboundPacket, queue), done: make(chan struct{})}

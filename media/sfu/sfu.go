@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
@@ -28,6 +29,10 @@ type Config struct {
 type SFU struct {
 	api *webrtc.API
 	log *slog.Logger
+
+	// Bytes of RTP received from publishers and sent to subscribers, for
+	// the dashboard's bandwidth chart.
+	bytesIn, bytesOut atomic.Uint64
 
 	// newConnectionMu serialises NewPeerConnection so that the bandwidth
 	// estimator the congestion controller reports during the call can be
@@ -118,4 +123,10 @@ func (s *SFU) Close() error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// Traffic returns the bytes of RTP the SFU has received and sent since it
+// started.
+func (s *SFU) Traffic() (in, out uint64) {
+	return s.bytesIn.Load(), s.bytesOut.Load()
 }

@@ -14,7 +14,8 @@ import (
 // audio and video on the m= lines the offer's tracks name, with continuous
 // sequence numbers, one SSRC per track, and layer h by default.
 func TestTwoPublishersOneSubscriber(t *testing.T) {
-	room := newTestSFU(t).Room("r1")
+	engine := newTestSFU(t)
+	room := engine.Room("r1")
 	alice := joinClient(t, room, "alice")
 	bob := joinClient(t, room, "bob")
 	carol := joinClient(t, room, "carol")
@@ -58,6 +59,11 @@ func TestTwoPublishersOneSubscriber(t *testing.T) {
 	bob.waitPackets("alice", SourceMicrophone, 20)
 	if q := alice.p.Quality(); q != 5 {
 		t.Errorf("alice's uplink quality on loopback = %d, want 5", q)
+	}
+	// Traffic counts both ways.
+	in, out := engine.Traffic()
+	if in == 0 || out == 0 {
+		t.Errorf("traffic in %d, out %d bytes", in, out)
 	}
 }
 
