@@ -77,6 +77,9 @@ type runner struct {
 	stopping bool          // once set, only Stopping and Stopped may be recorded
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the run goroutine exits; nil until launched
+
+	cancelRun        context.CancelFunc // ends the current run only
+	restartRequested bool               // the current run ends for Restart, not a failure
 }
 
 func newRunner(svc Service, opts Options) *runner {
@@ -178,6 +181,21 @@ func (r *runner) run(ctx context.Context, done chan<- struct{}) {
 	delays := backoff{min: r.opts.BackoffMin, max: r.opts.BackoffMax, stableAfter: r.opts.StableAfter}
 	for {
 		readyFor, err := r.serveOnce(ctx)
+		r.mu.Lock()
+		requested := r.restartRequested
+		r.restartRequested = false
+		r.mu.Unlock()
+		if requested && ctx.Err() == nil {
+			r.log.Info("restarting service on request", slog.String("service", r.name))
+			r.update(func(h *Health) bool {
+				if r.stopping {
+					return false
+				}
+				h.State, h.Reason = Starting, "restarting to apply new settings"
+				return true
+			})
+			continue
+		}
 		if ctx.Err() != nil {
 			if err != nil && !errors.Is(err, context.Canceled) {
 				r.log.Warn("service returned an error while stopping",
@@ -221,13 +239,13 @@ func (r *runner) serveOnce(ctx context.Context) (readyFor time.Duration, err err
 
 	st := &Status{r: r}
 	r.mu.Lock()
-	r.current, r.readyAt = st, time.Time{}
+	r.current, r.readyAt, r.cancelRun = st, time.Time{}, cancel
 	r.mu.Unlock()
 
 	err = r.callServe(runCtx, st)
 
 	r.mu.Lock()
-	r.current = nil
+	r.current, r.cancelRun = nil, nil
 	if !r.readyAt.IsZero() {
 		readyFor = time.Since(r.readyAt)
 	}
@@ -321,4 +339,17 @@ func (b *backoff) next(readyFor time.Duration) time.Duration {
 // failed together do not restart in lockstep.
 func withJitter(d time.Duration) time.Duration {
 	return d - rand.N(d/10+1)
+}
+
+// restart ends the current run so that the loop starts the next at once,
+// without counting a failure.
+func (r *runner) restart() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancelRun == nil || r.stopping {
+		return false
+	}
+	r.restartRequested = true
+	r.cancelRun()
+	return true
 }

@@ -268,3 +268,18 @@ func (s *Supervisor) Health() []Health {
 	}
 	return health
 }
+
+// Restart stops a running service and starts it again at once, to apply
+// changed settings (a new port, say). It reports whether the service was
+// running to be restarted.
+func (s *Supervisor) Restart(name string) bool {
+	s.mu.Lock()
+	var target *runner
+	for _, r := range s.runners {
+		if r.name == name {
+			target = r
+		}
+	}
+	s.mu.Unlock()
+	return target != nil && target.restart()
+}

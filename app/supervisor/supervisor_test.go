@@ -503,3 +503,35 @@ func TestBackoffDoublesAndResetsAfterStableRun(t *testing.T) {
 		t.Errorf("delay after a stable run = %s, want about %s", got, b.min)
 	}
 }
+
+func TestRestartRunsAgainWithoutCountingAFailure(t *testing.T) {
+	events := &eventRecorder{}
+	sup := newTestSupervisor(t, Options{OnEvent: events.record})
+	var runs atomic.Int32
+	sup.Add(&fakeService{name: "web", serve: func(ctx context.Context, st *Status) error {
+		runs.Add(1)
+		return readyUntilCancelled(ctx, st)
+	}})
+	if err := sup.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitForState(t, sup, "web", Running)
+	if !sup.Restart("web") {
+		t.Fatal("Restart refused a running service")
+	}
+	waitFor(t, "a second run", func() bool { return runs.Load() == 2 })
+	h := waitForState(t, sup, "web", Running)
+	if h.Restarts != 0 {
+		t.Errorf("a requested restart counted as a failure: %+v", h)
+	}
+	if got := events.of("web"); !slices.Contains(got, "starting: restarting to apply new settings") {
+		t.Errorf("events %v", got)
+	}
+	if sup.Restart("nothing") {
+		t.Error("Restart of an unknown service reported success")
+	}
+	sup.Stop()
+	if sup.Restart("web") {
+		t.Error("Restart after Stop reported success")
+	}
+}
