@@ -88,7 +88,7 @@ func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
 	set := flag.NewFlagSet(name, flag.ContinueOnError)
 	set.SetOutput(c.stderr)
 	set.StringVar(&f.opts.DataDir, "data", "", "data directory (default: the per-user data folder)")
-	set.IntVar(&f.opts.HTTPSPort, "port", 0, "HTTPS port (default: from settings, 8443; the next free one if taken)")
+	set.IntVar(&f.opts.HTTPSPort, "port", 0, "HTTPS port (default: from settings, 8443; the next free one if taken); a later change of settings wins")
 	set.IntVar(&f.opts.HTTPPort, "http-port", 0, "plain-HTTP redirect port (default: from settings, 8080; -1 for none)")
 	set.StringVar(&f.opts.Listen, "listen", "", "address to listen on (default: all)")
 	set.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")

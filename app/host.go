@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/app/datadir"
@@ -126,9 +127,13 @@ type Host struct {
 	conferences *conference.Service
 	signal      *signal.Server
 	web         *web.Server
-	supervisor  *supervisor.Supervisor
-	logger      *slog.Logger
-	setupToken  string
+	stats       *statsService
+
+	mu         sync.Mutex
+	overrides  Options // command-line choices, until settings change them
+	supervisor *supervisor.Supervisor
+	logger     *slog.Logger
+	setupToken string
 }
 
 // Start opens the data directory and starts every subsystem. It fails when
@@ -180,12 +185,14 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	h.conferences = conference.New(conference.Config{DB: h.core.db, Accounts: h.core.accounts,
 		Settings: h.core.settings.Current, BaseURL: h.URL, Media: h.media, Logger: h.logger})
 	h.signal = signal.New(h.conferences, h.core.accounts, h.core.settings.Current, h.logger)
+	h.stats = &statsService{host: h}
 	handler := api.New(api.Config{
 		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,
 		Conferences: h.conferences, Signal: h.signal,
-		Health: h.health, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
+		Health: h.health, Stats: h.stats.stats, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
 	})
-	h.web = web.New(handler, h.certs.GetCertificate, func() web.Ports { return h.ports(opts) }, h.logger)
+	h.overrides = opts
+	h.web = web.New(handler, h.certs.GetCertificate, h.ports, h.logger)
 
 	h.supervisor.Add(&storeService{core: h.core})
 	h.supervisor.Add(&certificateService{certs: h.certs, db: h.core.db})
@@ -198,9 +205,22 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		h.conferences.Close()
 		return nil
 	}})
+	h.supervisor.Add(h.stats)
 	h.supervisor.Add(service{name: h.web.Name(), serve: func(ctx context.Context, st *supervisor.Status) error {
 		return h.web.Serve(ctx, st)
 	}})
+	// New ports or a new address need a new listener; everything else the
+	// server reads live.
+	h.core.settings.Watch(func(before, after settings.Settings) {
+		if before.HTTPSPort != after.HTTPSPort || before.HTTPPort != after.HTTPPort || before.ListenAddress != after.ListenAddress {
+			// An administrator's choice wins over the command line's.
+			h.mu.Lock()
+			h.overrides.HTTPSPort, h.overrides.HTTPPort, h.overrides.Listen = 0, 0, ""
+			h.mu.Unlock()
+			h.web.Forget()
+			h.supervisor.Restart(h.web.Name())
+		}
+	})
 	if err := h.supervisor.Start(ctx); err != nil {
 		h.logger.Warn("not every subsystem is running yet", slog.Any("error", err))
 	}
@@ -218,7 +238,10 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 }
 
 // ports merges command-line overrides over the settings.
-func (h *Host) ports(opts Options) web.Ports {
+func (h *Host) ports() web.Ports {
+	h.mu.Lock()
+	opts := h.overrides
+	h.mu.Unlock()
 	current := h.core.settings.Current()
 	ports := web.Ports{Address: current.ListenAddress, HTTPSPort: current.HTTPSPort, HTTPPort: current.HTTPPort}
 	if opts.Listen != "" {
@@ -279,10 +302,11 @@ func (h *Host) URL() string {
 // SetupLink is the one-time link that creates the owner, or "" once the
 // server has one.
 func (h *Host) SetupLink() string {
-	if h.setupToken == "" {
+	token := h.SetupToken()
+	if token == "" {
 		return ""
 	}
-	return h.URL() + "setup/" + h.setupToken
+	return h.URL() + "setup/" + token
 }
 
 func (h *Host) health() []api.Subsystem {
@@ -334,3 +358,26 @@ func lanAddress() (netip.Addr, bool) {
 	}
 	return fallback, fallback.IsValid()
 }
+
+// SetupToken is the one-time token that creates the owner, or "" once the
+// server has one. The desktop app's wizard uses it through the public API.
+func (h *Host) SetupToken() string {
+	if h.setupToken == "" || h.core.accounts.CheckSetupToken(context.Background(), h.setupToken) != nil {
+		return ""
+	}
+	return h.setupToken
+}
+
+// DesktopToken opens a bearer session for the owner without a password:
+// the person at this machine's desktop is the owner (issue: host mode).
+func (h *Host) DesktopToken(ctx context.Context) (string, error) {
+	owner, err := h.core.accounts.Owner(ctx)
+	if err != nil {
+		return "", fmt.Errorf("desktop session: %w", err)
+	}
+	token, _, err := h.core.accounts.HostSession(ctx, owner.ID, "desktop app")
+	return token, err
+}
+
+// CACertificatePEM is the local CA that signs the server certificate.
+func (h *Host) CACertificatePEM() []byte { return h.certs.CACertPEM() }

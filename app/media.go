@@ -49,6 +49,14 @@ func (m *mediaService) sfu() *sfu.SFU {
 	return m.current
 }
 
+// traffic is the SFU's byte counts, zero while it is down.
+func (m *mediaService) traffic() (in, out uint64) {
+	if engine := m.sfu(); engine != nil {
+		return engine.Traffic()
+	}
+	return 0, 0
+}
+
 // Join adds a participant to the media room of a conference.
 func (m *mediaService) Join(room, participant string, events conference.MediaEvents) (conference.MediaPeer, error) {
 	engine := m.sfu()

@@ -154,3 +154,36 @@ func (s *Service) Purge(ctx context.Context) error {
 		return nil
 	})
 }
+
+// HostSession opens a bearer session for a user without a password: for
+// the desktop app on the host, whose person is the server's owner. Only
+// code running on the host calls it; no network request can.
+func (s *Service) HostSession(ctx context.Context, userID int64, label string) (string, Session, error) {
+	user, err := s.User(ctx, userID)
+	if err != nil {
+		return "", Session{}, err
+	}
+	if !user.Enabled {
+		return "", Session{}, problem.New(problem.Disabled, "this account is disabled")
+	}
+	var (
+		token   string
+		session Session
+	)
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if token, session, err = s.createSession(ctx, tx, userID, BearerSession, label, "host"); err != nil {
+			return err
+		}
+		return eventlog.Append(ctx, tx, eventlog.Entry{Kind: eventlog.SignIn, Actor: eventlog.Actor{UserID: userID, Source: "host"},
+			SubjectUserID: userID, Details: map[string]any{"session": session.ID, "kind": BearerSession, "method": "host"}})
+	})
+	if err != nil {
+		return "", Session{}, err
+	}
+	return token, session, nil
+}
+
+// Owner returns the server's owner.
+func (s *Service) Owner(ctx context.Context) (User, error) {
+	return s.loadUser(ctx, s.db.SQL(), "role = ?", Owner)
+}

@@ -46,6 +46,7 @@ type Config struct {
 	Conferences  *conference.Service
 	Signal       SignalServer
 	Health       func() []Subsystem
+	Stats        func() Stats
 	ServerID     string
 	Version      string
 	Pages        fs.FS // the web client: index.html, setup.html and the files under /assets/
@@ -119,6 +120,7 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/tls/reissue", admin, a.reissueCertificate)
 
 	a.handle("GET /api/v1/events", audit, a.listEvents)
+	a.handle("GET /api/v1/stats", audit, a.stats)
 
 	a.handle("GET /api/v1/signal", public, a.signal)
 	a.handle("GET /api/v1/directory", signedIn, a.directory)

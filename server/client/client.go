@@ -169,6 +169,14 @@ func readError(resp *http.Response) error {
 	return &Error{Status: resp.StatusCode, Code: "http", Message: strings.TrimSpace(string(body))}
 }
 
+// SetToken makes later requests carry a bearer token obtained elsewhere
+// (the desktop app's session on its own server).
+func (c *Client) SetToken(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.token = token
+}
+
 // Token is the bearer token in use, "" when none.
 func (c *Client) Token() string {
 	c.mu.Lock()

@@ -246,7 +246,7 @@ func TestCreateChecksAndNamesConferences(t *testing.T) {
 	owner := f.user("owner", accounts.Member)
 	c := f.create(owner, Spec{})
 	if len(c.CID) != 10 || c.CID[0] == '0' || c.Kind != KindRoom || c.Access != AccessPublic || c.Lobby != LobbyGuests ||
-		c.MaxParticipants != DefaultMaxParticipants || c.Link != "https://office.test:8443/c/"+c.CID || c.State != StateOpen {
+		c.MaxParticipants != f.settings.DefaultMaxParticipants || c.Link != "https://office.test:8443/c/"+c.CID || c.State != StateOpen {
 		t.Errorf("defaults %+v", c)
 	}
 	custom := f.create(owner, Spec{CID: "Weekly_sync-1", Name: "Weekly sync", PIN: "auto", Access: AccessInternal})
@@ -615,5 +615,22 @@ func TestSubscribeOffersWaitForJoined(t *testing.T) {
 	kinds := events.kinds()
 	if len(kinds) < 2 || kinds[0] != "joined" || kinds[1] != "subscribe_offer" {
 		t.Errorf("events in order %v", kinds)
+	}
+}
+
+func TestGuestsCanBeTurnedOff(t *testing.T) {
+	f := newFixture(t)
+	owner := f.user("owner", accounts.Member)
+	c := f.create(owner, Spec{Lobby: LobbyOff})
+	f.settings.GuestsAllowed = false
+	f.refused(JoinRequest{CID: c.CID, Name: "Gina"}, "sign_in_required")
+	info, _ := f.svc.JoinInfo(context.Background(), c.CID, false)
+	if !info.SignInRequired {
+		t.Errorf("join info %+v", info)
+	}
+	f.join(JoinRequest{CID: c.CID, User: &owner})
+	f.settings.DefaultLobby, f.settings.DefaultMaxParticipants = LobbyEveryone, 12
+	if later := f.create(owner, Spec{}); later.Lobby != LobbyEveryone || later.MaxParticipants != 12 {
+		t.Errorf("defaults not applied: %+v", later)
 	}
 }

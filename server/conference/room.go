@@ -91,6 +91,9 @@ func (s *Service) Join(ctx context.Context, req JoinRequest) (*Handle, error) {
 	if def.Access == AccessInternal && req.User == nil {
 		return nil, fail("sign_in_required", "Sign in to join this conference.")
 	}
+	if req.User == nil && !s.settings().GuestsAllowed {
+		return nil, fail("sign_in_required", "This server lets only people with an account join; sign in.")
+	}
 	p := &participant{source: req.Source, blocked: map[string]bool{}, member: req.Member, resume: newToken("r_", 18)}
 	p.info = protocol.Participant{ID: newToken("p_", 9), Kind: "guest", Muted: req.Muted}
 	if req.User != nil {

@@ -197,3 +197,34 @@ func (s *Service) recordWrongPIN(source string) {
 	}
 	s.pinFailures[source] = append(s.pinFailures[source], s.now())
 }
+
+// Counts are live numbers for the dashboard.
+type Counts struct {
+	Conferences  int `json:"conferences_running"`
+	Participants int `json:"participants"`
+	Guests       int `json:"guests"`
+	Waiting      int `json:"waiting"` // in lobbies
+}
+
+// Counts tells how many conferences run and how many people are in them.
+func (s *Service) Counts() Counts {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, room := range s.rooms {
+		rooms = append(rooms, room)
+	}
+	s.mu.Unlock()
+	counts := Counts{Conferences: len(rooms)}
+	for _, room := range rooms {
+		room.mu.Lock()
+		counts.Participants += len(room.joined)
+		counts.Waiting += len(room.lobby)
+		for _, p := range room.joined {
+			if p.info.Kind == "guest" {
+				counts.Guests++
+			}
+		}
+		room.mu.Unlock()
+	}
+	return counts
+}

@@ -50,10 +50,9 @@ type Patch struct {
 
 // Limits of a conference.
 const (
-	DefaultMaxParticipants = 50
-	MaxParticipantsLimit   = 500
-	autoPINDigits          = 6
-	cidDigits              = 10
+	MaxParticipantsLimit = 500
+	autoPINDigits        = 6
+	cidDigits            = 10
 )
 
 // row is a conference as stored.
@@ -113,13 +112,13 @@ func (s *Service) normalize(spec *Spec, owner accounts.User) error {
 		spec.Mode = ModeMeeting
 	}
 	if spec.Lobby == "" {
-		spec.Lobby = LobbyGuests
-		if spec.Access == AccessInternal {
-			spec.Lobby = LobbyOff
+		spec.Lobby = s.settings().DefaultLobby
+		if spec.Access == AccessInternal && spec.Lobby == LobbyGuests {
+			spec.Lobby = LobbyOff // nobody there is a guest
 		}
 	}
 	if spec.MaxParticipants == 0 {
-		spec.MaxParticipants = DefaultMaxParticipants
+		spec.MaxParticipants = s.settings().DefaultMaxParticipants
 	}
 	if spec.CID != "" && !protocol.ValidCID(spec.CID) {
 		return problem.Field("cid", "a conference ID is 1 to 32 characters of letters, digits, '_' and '-'")
@@ -438,7 +437,8 @@ func (s *Service) JoinInfo(ctx context.Context, cid string, signedIn bool) (Join
 		return JoinInfo{}, err
 	}
 	return JoinInfo{CID: c.CID, Name: c.Name, Kind: c.Kind, Access: c.Access, Mode: c.Mode, HasPIN: s.hasPIN(c),
-		State: c.State, OpensAt: c.OpensAt, SignInRequired: c.Access == AccessInternal && !signedIn}, nil
+		State: c.State, OpensAt: c.OpensAt,
+		SignInRequired: !signedIn && (c.Access == AccessInternal || !s.settings().GuestsAllowed)}, nil
 }
 
 // CanManage reports whether user may change or delete c: its owner or an

@@ -92,6 +92,11 @@ func Start(t testing.TB, opts Options) *Server {
 	handler := api.New(api.Config{
 		DB: db, Accounts: s.Accounts, Settings: current, Certificates: manager, Conferences: s.Conferences, Signal: s.Signal,
 		Health: func() []api.Subsystem { return s.Health() }, ServerID: "test-server", Version: "test",
+		Stats: func() api.Stats {
+			counts := s.Conferences.Counts()
+			return api.Stats{UsersOnline: s.Signal.UsersOnline(), ConferencesRunning: counts.Conferences,
+				Participants: counts.Participants, Guests: counts.Guests, Waiting: counts.Waiting, Bandwidth: []api.Bandwidth{}}
+		},
 		Pages: assets.Web(), Logger: logger,
 	})
 	server := &http.Server{

@@ -39,6 +39,12 @@ type Settings struct {
 	ChatEditMinutes int `json:"chat_edit_minutes"`
 	// Signalling connections one address may hold at once.
 	MaxSocketsPerAddress int `json:"max_sockets_per_address"`
+	// GuestsAllowed lets people without an account join public
+	// conferences by link.
+	GuestsAllowed bool `json:"guests_allowed"`
+	// Defaults of new conferences.
+	DefaultLobby           string `json:"default_lobby"`
+	DefaultMaxParticipants int    `json:"default_max_participants"`
 }
 
 // PasswordPolicy is what a new password must satisfy.
@@ -76,10 +82,13 @@ func Defaults() Settings {
 			WindowMinutes: 15,
 			LockMinutes:   15,
 		},
-		SessionDays:          14,
-		AloneMinutes:         15,
-		ChatEditMinutes:      10,
-		MaxSocketsPerAddress: 32,
+		SessionDays:            14,
+		AloneMinutes:           15,
+		ChatEditMinutes:        10,
+		MaxSocketsPerAddress:   32,
+		GuestsAllowed:          true,
+		DefaultLobby:           "guests",
+		DefaultMaxParticipants: 50,
 	}
 }
 
@@ -155,6 +164,14 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxSocketsPerAddress < 1 || s.MaxSocketsPerAddress > 100000 {
 		return invalid("max_sockets_per_address", "must be between 1 and 100000")
+	}
+	switch s.DefaultLobby {
+	case "off", "guests", "uninvited", "everyone":
+	default:
+		return invalid("default_lobby", "must be off, guests, uninvited or everyone")
+	}
+	if s.DefaultMaxParticipants < 2 || s.DefaultMaxParticipants > 500 {
+		return invalid("default_max_participants", "must be between 2 and 500")
 	}
 	return nil
 }

@@ -212,3 +212,16 @@ func (s *Server) Presence(userIDs []int64) map[int64]string {
 	}
 	return presence
 }
+
+// UsersOnline counts the distinct signed-in users with a connection.
+func (s *Server) UsersOnline() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	users := map[int64]bool{}
+	for c := range s.conns {
+		if c.user != nil {
+			users[c.user.ID] = true
+		}
+	}
+	return len(users)
+}

@@ -206,3 +206,12 @@ func redirectToHTTPS(httpsPort int) http.Handler {
 		http.Redirect(w, r, target, status)
 	})
 }
+
+// Forget drops the port of the last run, so that the next run listens on
+// the configured port again rather than keeping the old one (after a
+// change of settings).
+func (s *Server) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.httpsPort, s.httpPort = 0, 0
+}
