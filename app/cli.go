@@ -14,9 +14,14 @@ import (
 	"syscall"
 )
 
+// Desktop opens the desktop window with the server options of the command
+// line, returning when the window closes. The ui package provides it; a
+// build without a window passes nil.
+type Desktop func(opts Options) error
+
 // Main runs the parley command and returns its exit code.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := &command{stdin: stdin, stdout: stdout, stderr: stderr}
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, desktop Desktop) int {
+	cmd := &command{stdin: stdin, stdout: stdout, stderr: stderr, openDesktop: desktop}
 	if err := cmd.run(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -40,6 +45,7 @@ func (e usageError) Error() string { return e.msg }
 type command struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	openDesktop    Desktop
 }
 
 const usage = `Parley: video conferencing for the office, in one program.
@@ -114,10 +120,18 @@ func (c *command) desktop(args []string) error {
 	if set.NArg() > 0 {
 		return usageError{fmt.Sprintf("unknown command %q", set.Arg(0))}
 	}
-	if hasDisplay() {
-		fmt.Fprintln(c.stdout, "This build of Parley has no desktop window yet; running the server instead.")
-	} else {
+	switch {
+	case !hasDisplay():
 		fmt.Fprintln(c.stdout, "No display found; running the Parley server without a window.")
+	case c.openDesktop == nil:
+		fmt.Fprintln(c.stdout, "This build of Parley has no desktop window; running the server without one.")
+	default:
+		logger, err := c.logger(f.logLevel)
+		if err != nil {
+			return err
+		}
+		f.opts.Logger = logger
+		return c.openDesktop(f.opts)
 	}
 	return c.runServer(f)
 }
