@@ -1,8 +1,12 @@
-// Package participant is a headless conference participant in Go: it joins
-// through the public signalling protocol (server/client), publishes
-// synthetic VP8 video (simulcast) and Opus audio from media/synth with
-// pion/webrtc, receives everyone else's media and counts it. Tests use it
-// as a peer that needs no browser; the benchmark runs many of them.
+// Package participant is a conference participant in Go: it joins through
+// the public signalling protocol (server/client) and, with pion/webrtc,
+// publishes VP8 video (simulcast) and Opus audio from sources and hands
+// everyone else's media, counted, to a sink.
+//
+// The sources are interfaces: the desktop app plugs in a camera and a
+// microphone (media/capture), while tests and the benchmark send
+// media/synth's synthetic media (SynthVideo, SynthAudio), which is what
+// Options.Video and Options.Audio ask for. The package needs no cgo.
 package participant
 
 import (
@@ -16,20 +20,30 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/parleyhq/parley/media/synth"
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/server/protocol"
 )
 
-// Options choose what the participant sends.
+// Options choose what the participant sends and where what it receives
+// goes.
 type Options struct {
-	Name      string // for guests
-	PIN       string
+	Name string // for guests
+	PIN  string
+	// Muted sources start muted: nothing is sent until Mute unmutes them,
+	// and nobody sees them on for a moment.
+	Muted protocol.Sources
+
+	// VideoLayers is the camera: one VP8 source, or three for simulcast
+	// (q, h, f: quarter, half and full resolution, as the protocol asks).
+	// AudioSource is the microphone. The participant closes both when it
+	// closes (or fails to join).
+	VideoLayers []VideoSource
+	AudioSource AudioSource
+
+	// Without VideoLayers or AudioSource, Video and Audio send synthetic
+	// media (SynthVideo, SynthAudio), as tests and the benchmark do.
 	Audio     bool
 	Video     bool
 	Width     int  // full layer; default 640
@@ -37,6 +51,11 @@ type Options struct {
 	FPS       int  // default 15
 	Simulcast bool // three layers q, h, f
 	Speaking  bool // audio level loud instead of silent
+
+	// Sink, if set, takes the packets of every remote track; the packets
+	// are counted either way (Received).
+	Sink Sink
+
 	// Loopback adds loopback ICE candidates, for servers on loopback.
 	Loopback bool
 	Logger   *slog.Logger
@@ -56,49 +75,22 @@ type Participant struct {
 
 	mu       sync.Mutex
 	tracks   map[string]protocol.RemoteTrack // mid -> what it carries
-	received map[string]*Counter             // "<participant>/<source>" -> counts
+	received map[string]*remoteTrack         // "<participant>/<source>"
 	events   []client.Incoming
+	closing  bool
 
-	videoLayers []*layer
-	simulcast   simulcastIDs
-	audio       *audioSender
+	videoSources []VideoSource // what it was given or made, to close
+	audioSource  AudioSource
+	videoLayers  []*videoLayer
+	simulcast    simulcastIDs
+	audio        *audioSender
+	gates        map[string]*gate // per published source; fixed after Join
 
-	stop    chan struct{}
-	workers sync.WaitGroup
-	closed  atomic.Bool
+	cancel    context.CancelFunc // ends the senders
+	workers   sync.WaitGroup
+	receivers sync.WaitGroup
+	closed    atomic.Bool
 }
-
-// Counter counts what arrives on one remote track.
-type Counter struct {
-	Packets atomic.Int64
-	Bytes   atomic.Int64
-	First   atomic.Int64 // unix nanoseconds of the first packet
-}
-
-type layer struct {
-	rid    string
-	track  *webrtc.TrackLocalStaticRTP
-	video  *synth.Video
-	packet rtp.Packetizer
-}
-
-// simulcastIDs are the negotiated ids of the extensions that tell the
-// receiver which m= line (mid) and layer (rid) a packet belongs to: pion
-// does not add them for us, and without them the receiver cannot tell the
-// layers apart.
-type simulcastIDs struct {
-	mid, rid uint8
-	midValue string
-}
-
-type audioSender struct {
-	track  *webrtc.TrackLocalStaticRTP
-	audio  *synth.Audio
-	packet rtp.Packetizer
-	extID  atomic.Uint32 // negotiated id of the audio-level extension
-}
-
-const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 func newAPI(loopback bool) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
@@ -131,7 +123,8 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 
 // Join joins a conference with the client's session (or as a guest named
 // opts.Name) and starts publishing. If the conference has a lobby, Join
-// waits there until admitted or ctx ends.
+// waits there until admitted or ctx ends. The sources in opts are the
+// participant's from then on, even when Join fails.
 func Join(ctx context.Context, c *client.Client, cid string, opts Options) (*Participant, error) {
 	if opts.Width == 0 {
 		opts.Width, opts.Height = 640, 360
@@ -142,25 +135,53 @@ func Join(ctx context.Context, c *client.Client, cid string, opts Options) (*Par
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	p := &Participant{opts: opts, logger: opts.Logger, tracks: map[string]protocol.RemoteTrack{},
+		received: map[string]*remoteTrack{}, gates: map[string]*gate{}}
+	sendCtx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.videoSources, p.audioSource = p.makeVideoSources(), p.makeAudioSource()
+	if p.audioSource != nil {
+		p.gates[protocol.Microphone] = newGate(opts.Muted.Microphone)
+	}
+	if len(p.videoSources) > 0 {
+		p.gates[protocol.Camera] = newGate(opts.Muted.Camera)
+	}
+	fail := func(err error) (*Participant, error) {
+		cancel()
+		closeSources(p.videoSources, p.audioSource)
+		return nil, err
+	}
 	signal, err := c.Signal(ctx)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	p := &Participant{opts: opts, signal: signal, logger: opts.Logger, tracks: map[string]protocol.RemoteTrack{},
-		received: map[string]*Counter{}, stop: make(chan struct{})}
+	p.signal = signal
 	if err := p.join(ctx, cid); err != nil {
 		signal.Close()
-		return nil, err
+		return fail(err)
 	}
-	if err := p.connect(ctx); err != nil {
+	if err := p.connect(ctx, sendCtx); err != nil {
 		p.Close()
 		return nil, err
 	}
 	return p, nil
 }
 
+func closeSources(video []VideoSource, audio AudioSource) {
+	for _, source := range video {
+		_ = source.Close()
+	}
+	if audio != nil {
+		_ = audio.Close()
+	}
+}
+
 func (p *Participant) join(ctx context.Context, cid string) error {
-	answer, err := p.signal.Request(ctx, "join", &protocol.Join{Conference: cid, Name: p.opts.Name, PIN: p.opts.PIN})
+	request := &protocol.Join{Conference: cid, Name: p.opts.Name, PIN: p.opts.PIN}
+	if p.opts.Muted != (protocol.Sources{}) {
+		request.Muted = &p.opts.Muted
+	}
+	answer, err := p.signal.Request(ctx, "join", request)
 	if err != nil {
 		return err
 	}
@@ -200,7 +221,9 @@ func (p *Participant) Joined() *protocol.Joined { return p.joined }
 // make beyond media.
 func (p *Participant) Signal() *client.Signal { return p.signal }
 
-func (p *Participant) connect(ctx context.Context) error {
+// connect negotiates both media connections and starts sending, until
+// sendCtx ends.
+func (p *Participant) connect(ctx, sendCtx context.Context) error {
 	api, err := newAPI(p.opts.Loopback)
 	if err != nil {
 		return err
@@ -213,7 +236,7 @@ func (p *Participant) connect(ctx context.Context) error {
 	p.subscribe.OnTrack(p.receive)
 	p.workers.Go(p.handleEvents)
 
-	if !p.opts.Audio && !p.opts.Video {
+	if p.audioSource == nil && len(p.videoSources) == 0 {
 		return nil
 	}
 	if p.publish, err = api.NewPeerConnection(config); err != nil {
@@ -222,13 +245,13 @@ func (p *Participant) connect(ctx context.Context) error {
 	p.publish.OnICECandidate(p.trickle("publish"))
 	var tracks []protocol.TrackInfo
 	var audioTransceiver, videoTransceiver *webrtc.RTPTransceiver
-	if p.opts.Audio {
-		if audioTransceiver, err = p.addAudio(); err != nil {
+	if p.audioSource != nil {
+		if audioTransceiver, err = p.addAudio(p.audioSource); err != nil {
 			return err
 		}
 	}
-	if p.opts.Video {
-		if videoTransceiver, err = p.addVideo(); err != nil {
+	if len(p.videoSources) > 0 {
+		if videoTransceiver, err = p.addVideo(p.videoSources); err != nil {
 			return err
 		}
 	}
@@ -254,150 +277,12 @@ func (p *Participant) connect(ctx context.Context) error {
 		return fmt.Errorf("publish answer: %w", err)
 	}
 	if audioTransceiver != nil {
-		p.audio.findExtension(audioTransceiver.Sender())
-		p.workers.Go(p.sendAudio)
+		p.startAudio(sendCtx, audioTransceiver)
 	}
 	if videoTransceiver != nil {
-		p.simulcast.midValue = videoTransceiver.Mid()
-		for _, ext := range videoTransceiver.Sender().GetParameters().HeaderExtensions {
-			switch ext.URI {
-			case "urn:ietf:params:rtp-hdrext:sdes:mid":
-				p.simulcast.mid = uint8(ext.ID)
-			case "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id":
-				p.simulcast.rid = uint8(ext.ID)
-			}
-		}
-		p.workers.Go(p.sendVideo)
-		p.workers.Go(func() { p.readRTCP(videoTransceiver.Sender()) })
+		p.startVideo(sendCtx, videoTransceiver)
 	}
 	return nil
-}
-
-func (p *Participant) addAudio() (*webrtc.RTPTransceiver, error) {
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
-		protocol.Microphone, p.you.ID)
-	if err != nil {
-		return nil, fmt.Errorf("audio track: %w", err)
-	}
-	transceiver, err := p.publish.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		return nil, fmt.Errorf("audio transceiver: %w", err)
-	}
-	audio := synth.NewAudio()
-	audio.SetSpeaking(p.opts.Speaking)
-	p.audio = &audioSender{track: track, audio: audio,
-		packet: rtp.NewPacketizer(1200, 0, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)}
-	return transceiver, nil
-}
-
-func (a *audioSender) findExtension(sender *webrtc.RTPSender) {
-	for _, ext := range sender.GetParameters().HeaderExtensions {
-		if ext.URI == audioLevelURI {
-			a.extID.Store(uint32(ext.ID))
-		}
-	}
-}
-
-func (p *Participant) addVideo() (*webrtc.RTPTransceiver, error) {
-	rids := []string{""}
-	if p.opts.Simulcast {
-		rids = []string{"q", "h", "f"}
-	}
-	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
-	var transceiver *webrtc.RTPTransceiver
-	for i, rid := range rids {
-		var options []func(*webrtc.TrackLocalStaticRTP)
-		if rid != "" {
-			options = append(options, webrtc.WithRTPStreamID(rid))
-		}
-		track, err := webrtc.NewTrackLocalStaticRTP(capability, protocol.Camera, p.you.ID, options...)
-		if err != nil {
-			return nil, fmt.Errorf("video track: %w", err)
-		}
-		scale := 1 << (len(rids) - 1 - i) // q = 1/4, h = 1/2, f = 1
-		video := synth.NewVideo(max(p.opts.Width/scale, 16), max(p.opts.Height/scale, 16), p.opts.FPS)
-		p.videoLayers = append(p.videoLayers, &layer{rid: rid, track: track, video: video,
-			packet: rtp.NewPacketizer(1200, 0, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)})
-		if i == 0 {
-			if transceiver, err = p.publish.AddTransceiverFromTrack(track,
-				webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-				return nil, fmt.Errorf("video transceiver: %w", err)
-			}
-			continue
-		}
-		if err := transceiver.Sender().AddEncoding(track); err != nil {
-			return nil, fmt.Errorf("simulcast layer %s: %w", rid, err)
-		}
-	}
-	return transceiver, nil
-}
-
-func (p *Participant) sendAudio() {
-	ticker := time.NewTicker(20 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-ticker.C:
-		}
-		packet, _ := p.audio.audio.Next()
-		for _, pkt := range p.audio.packet.Packetize(packet, 960) {
-			if id := p.audio.extID.Load(); id != 0 {
-				// RFC 6464: the V bit marks voice, then the level in -dBov.
-				level := p.audio.audio.Level()
-				if p.opts.Speaking {
-					level |= 0x80
-				}
-				_ = pkt.Header.SetExtension(uint8(id), []byte{level})
-			}
-			// A write fails only while the connection is not up yet or
-			// closing; the next packet tries again.
-			_ = p.audio.track.WriteRTP(pkt)
-		}
-	}
-}
-
-func (p *Participant) sendVideo() {
-	ticker := time.NewTicker(time.Second / time.Duration(p.opts.FPS))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-ticker.C:
-		}
-		for _, l := range p.videoLayers {
-			frame, _, _ := l.video.Next()
-			for _, pkt := range l.packet.Packetize(frame, uint32(90000/p.opts.FPS)) {
-				if l.rid != "" && p.simulcast.rid != 0 {
-					_ = pkt.Header.SetExtension(p.simulcast.rid, []byte(l.rid))
-					if p.simulcast.mid != 0 {
-						_ = pkt.Header.SetExtension(p.simulcast.mid, []byte(p.simulcast.midValue))
-					}
-				}
-				_ = l.track.WriteRTP(pkt)
-			}
-		}
-	}
-}
-
-// readRTCP answers picture-loss requests with keyframes.
-func (p *Participant) readRTCP(sender *webrtc.RTPSender) {
-	for {
-		packets, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, packet := range packets {
-			switch packet.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				for _, l := range p.videoLayers {
-					l.video.RequestKeyframe()
-				}
-			}
-		}
-	}
 }
 
 func (p *Participant) trickle(target string) func(*webrtc.ICECandidate) {
@@ -437,6 +322,12 @@ func (p *Participant) handleEvents() {
 				}
 			}
 		default:
+			if muted, ok := event.(*protocol.MutedByModerator); ok {
+				// The server already marked the source muted: stop sending it.
+				if gate := p.gates[muted.Source]; gate != nil {
+					gate.set(true)
+				}
+			}
 			p.mu.Lock()
 			if len(p.events) < 10000 {
 				p.events = append(p.events, in)
@@ -467,51 +358,6 @@ func (p *Participant) answerSubscribe(offer *protocol.SubscribeOffer) error {
 	return p.signal.Send(ctx, &protocol.SubscribeAnswer{Envelope: protocol.Envelope{Type: "subscribe_answer"}, SDP: answer.SDP})
 }
 
-// receive counts the packets of a remote track.
-func (p *Participant) receive(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
-	key := track.StreamID() + "/" + track.ID()
-	p.mu.Lock()
-	counter := p.received[key]
-	if counter == nil {
-		counter = &Counter{}
-		p.received[key] = counter
-	}
-	p.mu.Unlock()
-	buffer := make([]byte, 1500)
-	for {
-		n, _, err := track.Read(buffer)
-		if err != nil {
-			return
-		}
-		if counter.Packets.Add(1) == 1 {
-			counter.First.Store(time.Now().UnixNano())
-		}
-		counter.Bytes.Add(int64(n))
-	}
-}
-
-// Received returns the counts of media from a participant's source.
-func (p *Participant) Received(participant, source string) (packets, bytes int64) {
-	p.mu.Lock()
-	counter := p.received[participant+"/"+source]
-	p.mu.Unlock()
-	if counter == nil {
-		return 0, 0
-	}
-	return counter.Packets.Load(), counter.Bytes.Load()
-}
-
-// FirstPacket is when the first packet from a participant's source came.
-func (p *Participant) FirstPacket(participant, source string) time.Time {
-	p.mu.Lock()
-	counter := p.received[participant+"/"+source]
-	p.mu.Unlock()
-	if counter == nil || counter.First.Load() == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, counter.First.Load())
-}
-
 // Events returns what the server sent that the participant did not handle
 // itself (chat, participant updates...), oldest first.
 func (p *Participant) Events() []client.Incoming {
@@ -526,15 +372,19 @@ func (p *Participant) SetLayer(ctx context.Context, participant string, width, h
 	return err
 }
 
-// Close leaves: media stops, both connections and the signalling close.
+// Close leaves: media stops, both connections and the signalling close,
+// and the sources close once nothing uses them.
 func (p *Participant) Close() {
 	if p.closed.Swap(true) {
 		return
 	}
-	close(p.stop)
+	p.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_, _ = p.signal.Request(ctx, "leave", &protocol.Leave{})
 	cancel()
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
 	for _, pc := range []*webrtc.PeerConnection{p.publish, p.subscribe} {
 		if pc != nil {
 			_ = pc.Close()
@@ -542,4 +392,6 @@ func (p *Participant) Close() {
 	}
 	p.signal.Close()
 	p.workers.Wait()
+	p.receivers.Wait()
+	closeSources(p.videoSources, p.audioSource)
 }
