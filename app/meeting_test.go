@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,17 +147,29 @@ func waitMediaFrom(t *testing.T, page evaluator, name string, others ...string) 
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	// Both keep coming: counters rise within a while (a busy machine or a
+	// fresh ICE restart may pause them for a moment).
 	before := received(page)
-	time.Sleep(2 * time.Second)
-	after := received(page)
-	for _, other := range others {
-		framesBefore, _, _ := before.video(other)
-		framesAfter, _, _ := after.video(other)
-		if framesAfter <= framesBefore {
-			t.Errorf("%s: frames decoded from %s stopped at %d", name, other, framesAfter)
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		time.Sleep(time.Second)
+		after := received(page)
+		var stalled []string
+		for _, other := range others {
+			framesBefore, _, _ := before.video(other)
+			framesAfter, _, _ := after.video(other)
+			if framesAfter <= framesBefore {
+				stalled = append(stalled, fmt.Sprintf("video from %s at %d frames", other, framesAfter))
+			}
+			if after.audioPackets(other) <= before.audioPackets(other) {
+				stalled = append(stalled, fmt.Sprintf("audio from %s at %d packets", other, after.audioPackets(other)))
+			}
 		}
-		if after.audioPackets(other) <= before.audioPackets(other) {
-			t.Errorf("%s: audio from %s stopped at %d packets", name, other, after.audioPackets(other))
+		if len(stalled) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: media stopped: %s", name, strings.Join(stalled, "; "))
 		}
 	}
 }
