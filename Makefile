@@ -6,11 +6,23 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/parleyhq/parley/app.Version=$(VERSION)
 BIN     := bin/parley
 
-# Programs the build and the tests use, as command:debian-package.
-DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr
+# Programs the build and the tests use, as command:debian-package. The
+# desktop window's tests run the app under Xvfb.
+DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr \
+	pkg-config:pkg-config Xvfb:xvfb
 
-# Every test has a timeout; the race detector runs on every package that
-# does not need cgo (all of them, so far).
+# Headers the desktop app is built against, as file:debian-package: the
+# window (Fyne: OpenGL and X11 through GLFW), and VP8 (libvpx) and Opus
+# for its camera, microphone and the media it receives.
+DEB_HEADERS := /usr/include/GL/gl.h:libgl1-mesa-dev /usr/include/X11/Xlib.h:libx11-dev \
+	/usr/include/X11/Xcursor/Xcursor.h:libxcursor-dev /usr/include/X11/extensions/Xrandr.h:libxrandr-dev \
+	/usr/include/X11/extensions/Xinerama.h:libxinerama-dev /usr/include/X11/extensions/XInput2.h:libxi-dev \
+	/usr/include/X11/extensions/xf86vmode.h:libxxf86vm-dev \
+	/usr/include/vpx/vpx_encoder.h:libvpx-dev /usr/include/opus/opus.h:libopus-dev \
+	/usr/include/opus/opusfile.h:libopusfile-dev
+
+# Every test has a timeout; the race detector runs on every package (it
+# needs gcc, like the desktop window's cgo).
 TEST_TIMEOUT ?= 20m
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZ_TIME    ?= 30s
@@ -24,6 +36,9 @@ deps:
 	@missing=""; \
 	for pair in $(DEB_TOOLS); do \
 	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; \
+	done; \
+	for pair in $(DEB_HEADERS); do \
+	  test -e "$${pair%%:*}" || missing="$$missing $${pair##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if ! command -v apt-get >/dev/null 2>&1; then \

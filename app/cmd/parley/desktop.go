@@ -2,8 +2,26 @@
 
 package main
 
-import "github.com/parleyhq/parley/app"
+import (
+	"context"
 
-// desktop opens the desktop window; until the Fyne shell (ui) is wired in,
-// this build runs the server without one and says so.
-var desktop app.Desktop
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/ui"
+)
+
+// desktop opens the Fyne window (ui). It starts the embedded server only
+// when the person chooses to host meetings on this computer, with the
+// command line's server options.
+var desktop app.Desktop = func(opts app.Options) error {
+	return ui.Run(ui.Options{
+		StartHost: func(ctx context.Context) (ui.Host, error) {
+			host, err := app.Start(ctx, opts)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return host, nil
+		},
+		Version: app.Version,
+		Logger:  opts.Logger,
+	})
+}

@@ -1,0 +1,207 @@
+package ui
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/server/client"
+	"github.com/parleyhq/parley/server/protocol"
+)
+
+func chatTexts(m *MeetingModel) []string {
+	messages, _ := m.Chat.Get()
+	var list []string
+	for _, msg := range messages {
+		list = append(list, msg.FromName+": "+msg.Text)
+	}
+	return list
+}
+
+func hasChat(m *MeetingModel, line string) func() bool {
+	return func() bool { return slices.Contains(chatTexts(m), line) }
+}
+
+func state(m *MeetingModel) string {
+	s, _ := m.State.Get()
+	return s
+}
+
+func participant(m *MeetingModel, name string) (protocol.Participant, bool) {
+	people, _ := m.Participants.Get()
+	for _, p := range people {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return protocol.Participant{}, false
+}
+
+// TestMeetingOverSignalling: the owner and a guest in a room with a
+// lobby; the owner lets the guest in, they chat both ways, and the owner
+// moderates, all over signalling, without media.
+func TestMeetingOverSignalling(t *testing.T) {
+	_, owner := ownerSession(t)
+	ctx := context.Background()
+	room, err := owner.Client.CreateConference(ctx, client.ConferenceSpec{Name: "Weekly", Lobby: "guests"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := JoinRequest{CID: room.CID}
+	boss := joined(t, owner, join)
+	if state(boss) != meetingJoined || !boss.IsModerator() {
+		t.Fatalf("the owner: %s, moderator %v", state(boss), boss.IsModerator())
+	}
+	if err := boss.Say(ctx, "Welcome", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !hasChat(boss, "The Boss: Welcome")() {
+		t.Errorf("the sender's own message: %v", chatTexts(boss))
+	}
+
+	// A guest waits in the lobby until the owner lets her in.
+	gina := joined(t, guest(t, owner, "Gina"), join)
+	if state(gina) != meetingLobby {
+		t.Fatalf("the guest is %s, want in the lobby", state(gina))
+	}
+	if notice, _ := gina.Notice.Get(); notice == "" {
+		t.Error("no word for the waiting guest")
+	}
+	eventually(t, "Gina in the owner's lobby", 5*time.Second, func() bool { return boss.Lobby.Length() == 1 })
+	waiting, _ := boss.Lobby.Get()
+	if waiting[0].Name != "Gina" || waiting[0].Kind != "guest" {
+		t.Errorf("lobby %+v", waiting)
+	}
+	if err := boss.Admit(ctx, waiting[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Gina in", 5*time.Second, func() bool { return state(gina) == meetingJoined })
+	eventually(t, "the lobby empty", 5*time.Second, func() bool { return boss.Lobby.Length() == 0 })
+	eventually(t, "two participants", 5*time.Second, func() bool { return gina.Participants.Length() == 2 && boss.Participants.Length() == 2 })
+	if !hasChat(gina, "The Boss: Welcome")() {
+		t.Errorf("the history for Gina: %v", chatTexts(gina))
+	}
+	if gina.IsModerator() {
+		t.Error("a guest moderates")
+	}
+	if you, _ := gina.You.Get(); !you.Muted.Microphone || !you.Muted.Camera {
+		t.Errorf("a participant without media should say it is muted: %+v", you.Muted)
+	}
+
+	// Chat both ways, and privately.
+	if err := gina.Say(ctx, "Hello from Gina", ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Gina's message at the owner's", 5*time.Second, hasChat(boss, "Gina: Hello from Gina"))
+	ginaID, _ := gina.You.Get()
+	if err := boss.Say(ctx, "Just for you", ginaID.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the private message", 5*time.Second, hasChat(gina, "The Boss: Just for you"))
+	messages, _ := gina.Chat.Get()
+	if last := messages[len(messages)-1]; last.To != ginaID.ID {
+		t.Errorf("a private message without its addressee: %+v", last)
+	}
+
+	// Someone refused from the lobby is told so.
+	hal := joined(t, guest(t, owner, "Hal"), join)
+	eventually(t, "Hal in the lobby", 5*time.Second, func() bool { return boss.Lobby.Length() == 1 })
+	if err := boss.Refuse(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Hal turned away", 5*time.Second, func() bool { return state(hal) == meetingOver })
+	if notice, _ := hal.Notice.Get(); !strings.Contains(notice, "did not let you in") {
+		t.Errorf("Hal is told %q", notice)
+	}
+
+	// Moderation.
+	if err := boss.Mute(ctx, ginaID.ID, protocol.Microphone, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Gina's microphone forced off", 5*time.Second, func() bool {
+		p, _ := participant(boss, "Gina")
+		return p.Forced.Microphone
+	})
+	if err := boss.AllowUnmute(ctx, ginaID.ID, protocol.Microphone); err != nil {
+		t.Fatal(err)
+	}
+	if err := boss.SetRole(ctx, ginaID.ID, protocol.RoleModerator); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Gina a moderator", 5*time.Second, gina.IsModerator)
+	if err := boss.Lock(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "locked for Gina too", 5*time.Second, func() bool {
+		conf, _ := gina.Conference.Get()
+		return conf.Locked
+	})
+	if err := boss.SetRole(ctx, ginaID.ID, protocol.RoleParticipant); err != nil {
+		t.Fatal(err)
+	}
+	if err := gina.Lock(ctx, false); err == nil {
+		t.Error("a participant unlocked the meeting")
+	}
+	if err := boss.Remove(ctx, ginaID.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Gina removed", 5*time.Second, func() bool { return state(gina) == meetingOver })
+	if notice, _ := gina.Notice.Get(); !strings.Contains(notice, "removed you") {
+		t.Errorf("Gina is told %q", notice)
+	}
+	eventually(t, "Gina gone from the list", 5*time.Second, func() bool { return boss.Participants.Length() == 1 })
+	if err := boss.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMeetingScreen opens the meeting area in the window: it joins, shows
+// the people as name cards, sends chat, and Ctrl+Shift+L leaves; the
+// other meeting shortcuts do nothing harmful, in a meeting or not.
+func TestMeetingScreen(t *testing.T) {
+	a := newUIApp(t)
+	_, owner := ownerSession(t)
+	ctx := context.Background()
+	room, err := owner.Client.CreateConference(ctx, client.ConferenceSpec{Name: "Weekly", Lobby: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anna := joined(t, signedIn(t, owner, "anna", "Anna Berg", "user"), JoinRequest{CID: room.CID})
+
+	s := newTestShell(t, a, nil)
+	homes := 0
+	a.run(func() {
+		s.win = a.NewWindow("test")
+		s.addShortcuts()
+		s.meetingShortcut(ToggleMicrophone) // no meeting: nothing happens
+		s.adoptSession(owner, func() { homes++ })
+		s.openMeeting(JoinRequest{CID: room.CID, Name: "Weekly"})
+	})
+	var view *signallingMeeting
+	a.run(func() { view = s.meeting.(*signallingMeeting) })
+	eventually(t, "joined", 10*time.Second, func() bool { return state(view.model) == meetingJoined })
+	eventually(t, "both cards", 5*time.Second, func() bool {
+		var shown string
+		a.run(func() { shown = texts(s.win.Content()) })
+		return strings.Contains(shown, "The Boss (you)") && strings.Contains(shown, "Anna Berg")
+	})
+	a.run(func() {
+		view.chatEntry.SetText("Hello Anna")
+		view.send()
+	})
+	eventually(t, "the message at Anna's", 5*time.Second, hasChat(anna, "The Boss: Hello Anna"))
+	a.run(func() {
+		s.meetingShortcut(ToggleMicrophone)
+		s.meetingShortcut(ToggleCamera)
+		if s.screen != screenMeeting {
+			t.Error("a mute shortcut left the meeting")
+		}
+		s.meetingShortcut(LeaveMeeting)
+		if s.meeting != nil || homes != 1 {
+			t.Errorf("Ctrl+Shift+L: meeting %v, back home %d times", s.meeting, homes)
+		}
+	})
+	eventually(t, "the owner gone for Anna", 5*time.Second, func() bool { return anna.Participants.Length() == 1 })
+}
