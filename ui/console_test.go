@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/parleyhq/parley/server/client"
@@ -140,6 +141,9 @@ func TestConsoleTabs(t *testing.T) {
 	}
 
 	a.run(func() { s.openMeeting(JoinRequest{CID: room.CID, Name: "Front desk"}) })
+	shows("the pre-join screen", "Join Front desk", "Camera", "Microphone", "Join now")
+	capture("prejoin")
+	a.run(func() { test.Tap(button(t, s.win.Content(), "Join now")) })
 	shows("the meeting", "The Boss (you)", "Gina Visitor", "People (2)")
 	capture("meeting")
 }

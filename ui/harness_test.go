@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/media/participant"
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/ui/truststore"
 )
@@ -282,19 +283,23 @@ func joined(t *testing.T, session *Session, join JoinRequest) *MeetingModel {
 	t.Helper()
 	m := newMeetingModel(session.Connection(), quiet)
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Join(ctx, join); err != nil {
-		cancel()
-		t.Fatalf("%s joins %s: %v", session.Connection().GuestName, join.CID, err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		m.Follow(ctx)
-	}()
+	// Join returns once in; in a lobby it waits, so run it aside and wait
+	// for the lobby or the meeting. These meetings send no media.
+	result := make(chan error, 1)
+	go func() { result <- m.Join(ctx, join, participant.Options{}) }()
 	t.Cleanup(func() {
 		cancel()
-		m.Close()
-		<-done
+		<-result
+		m.Leave()
 	})
-	return m
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if s := state(m); s == meetingLobby || s == meetingJoined {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not get into %s (state %q)", session.Connection().GuestName, join.CID, state(m))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

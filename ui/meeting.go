@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/data/binding"
 
-	"github.com/parleyhq/parley/server/client"
+	"github.com/parleyhq/parley/media/participant"
 	"github.com/parleyhq/parley/server/protocol"
 )
 
@@ -37,6 +37,9 @@ type JoinRequest struct {
 	CID  string
 	Name string // the meeting's name as known before joining, for the first screen
 	PIN  string
+	// Direct skips the pre-join screen (an accepted call, or a scripted
+	// run) and joins with the default devices.
+	Direct bool
 }
 
 // Meeting states.
@@ -47,9 +50,11 @@ const (
 	meetingOver    = "over" // ended, removed, refused, or the connection was lost
 )
 
-// MeetingModel is one person's presence in a meeting over signalling: it
-// joins (or waits in the lobby), follows who is there and the chat, and
-// sends chat and moderation requests. It publishes no media.
+// MeetingModel is one person's presence in a meeting: it joins (or waits
+// in the lobby) through a media participant (media/participant), which
+// sends the camera and microphone it is given and hands what it receives to
+// the sink; the model follows who is there and the chat, and sends chat and
+// moderation requests.
 type MeetingModel struct {
 	conn Connection
 	log  *slog.Logger
@@ -62,18 +67,20 @@ type MeetingModel struct {
 	Lobby        binding.List[protocol.LobbyEntry]
 	Chat         binding.List[protocol.ChatMessage]
 	PIN          binding.String // the PIN in force, for moderators
+	Speaker      binding.String // the active speaker's id
 
 	mu           sync.Mutex
-	sig          *client.Signal
+	member       *participant.Participant
 	you          protocol.Participant
 	participants map[string]protocol.Participant
 	chat         []protocol.ChatMessage
 	closing      bool
+	entered      bool // the server said joined
 }
 
 func newMeetingModel(conn Connection, log *slog.Logger) *MeetingModel {
 	return &MeetingModel{conn: conn, log: log,
-		State: binding.NewString(), Notice: binding.NewString(), PIN: binding.NewString(),
+		State: binding.NewString(), Notice: binding.NewString(), PIN: binding.NewString(), Speaker: binding.NewString(),
 		Conference:   binding.NewItem(func(a, b protocol.Conference) bool { return a == b }),
 		You:          binding.NewItem(func(a, b protocol.Participant) bool { return a == b }),
 		Participants: binding.NewList(func(a, b protocol.Participant) bool { return a == b }),
@@ -83,53 +90,55 @@ func newMeetingModel(conn Connection, log *slog.Logger) *MeetingModel {
 	}
 }
 
-// Join opens a signalling connection and asks to enter. It returns once
-// the server let the person in or put them in the lobby; then Follow
-// keeps the state.
-func (m *MeetingModel) Join(ctx context.Context, join JoinRequest) error {
+// Join enters the meeting with what media sends: the server's answer
+// (lobby or joined) and everything after come to the model as they happen,
+// so the window shows the lobby while Join still waits in it. It returns
+// once the person is in, with media flowing, or why not.
+func (m *MeetingModel) Join(ctx context.Context, join JoinRequest, media participant.Options) error {
 	_ = m.State.Set(meetingJoining)
-	sig, err := m.conn.Client.Signal(ctx)
-	if err != nil {
-		return err
-	}
-	request := &protocol.Join{Conference: join.CID, PIN: join.PIN,
-		// Nothing is sent: say so from the start.
-		Muted: &protocol.Sources{Microphone: true, Camera: true}}
+	m.mu.Lock()
+	m.closing, m.entered = false, false
+	m.mu.Unlock()
+	media.PIN = join.PIN
 	if m.conn.User == nil {
-		request.Name = m.conn.GuestName
+		media.Name = m.conn.GuestName
 	}
-	answer, err := sig.Request(ctx, "join", request)
+	// Whatever is not sent counts as muted, from the start.
+	if media.VideoLayers == nil && !media.Video {
+		media.Muted.Camera = true
+	}
+	if media.AudioSource == nil && !media.Audio {
+		media.Muted.Microphone = true
+	}
+	media.OnEvent = m.apply
+	media.Logger = m.log
+	member, err := participant.Join(ctx, m.conn.Client, join.CID, media)
 	if err != nil {
-		sig.Close()
 		return err
 	}
 	m.mu.Lock()
-	m.sig = sig
+	closing := m.closing
+	if !closing {
+		m.member = member
+	}
+	entered := m.entered
 	m.mu.Unlock()
-	m.apply(answer)
+	if closing {
+		// The window closed while joining.
+		member.Close()
+		return errNotInMeeting
+	}
+	if entered {
+		_ = m.State.Set(meetingJoined)
+	}
 	return nil
 }
 
-// Follow applies what the server sends until the connection or ctx ends.
-func (m *MeetingModel) Follow(ctx context.Context) {
+// Member is the media participant while joined, nil otherwise.
+func (m *MeetingModel) Member() *participant.Participant {
 	m.mu.Lock()
-	sig := m.sig
-	m.mu.Unlock()
-	if sig == nil {
-		return
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case event, ok := <-sig.Events():
-			if !ok {
-				m.lost(sig.Err())
-				return
-			}
-			m.apply(event.Event)
-		}
-	}
+	defer m.mu.Unlock()
+	return m.member
 }
 
 // apply changes the state for one message of the server.
@@ -166,12 +175,16 @@ func (m *MeetingModel) apply(event any) {
 		m.addChat(e.Message)
 	case *protocol.PIN:
 		_ = m.PIN.Set(e.PIN)
+	case *protocol.Speaker:
+		_ = m.Speaker.Set(e.Participant)
 	case *protocol.Ended:
 		m.over(endedText(e.Reason))
 	case *protocol.Removed:
 		m.over("A moderator removed you from the meeting.")
 	case *protocol.Error:
 		m.log.Warn("meeting: server error", slog.String("code", e.Code), slog.String("message", e.Message))
+	case participant.Disconnected:
+		m.lost(e.Err)
 	}
 }
 
@@ -188,12 +201,21 @@ func (m *MeetingModel) joined(e *protocol.Joined) {
 	_ = m.Conference.Set(e.Conference)
 	_ = m.Lobby.Set(e.Lobby)
 	_ = m.PIN.Set(e.PIN)
+	_ = m.Speaker.Set(e.Speaker)
 	for _, message := range e.Chat {
 		m.addChat(message)
 	}
 	m.publishParticipants()
 	_ = m.Notice.Set("")
-	_ = m.State.Set(meetingJoined)
+	// The meeting shows once the participant can act in it: Join sets the
+	// state when it returns, if the server's joined came first.
+	m.mu.Lock()
+	m.entered = true
+	ready := m.member != nil
+	m.mu.Unlock()
+	if ready {
+		_ = m.State.Set(meetingJoined)
+	}
 }
 
 // roleRank orders participants: owner and moderators first.
@@ -280,13 +302,11 @@ var errNotInMeeting = errors.New("you are not in the meeting")
 
 // request sends a request and returns its answer.
 func (m *MeetingModel) request(ctx context.Context, kind string, message interface{ SetRequest(string, int64) }) (any, error) {
-	m.mu.Lock()
-	sig := m.sig
-	m.mu.Unlock()
-	if sig == nil {
+	member := m.Member()
+	if member == nil {
 		return nil, errNotInMeeting
 	}
-	return sig.Request(ctx, kind, message)
+	return member.Signal().Request(ctx, kind, message)
 }
 
 func (m *MeetingModel) do(ctx context.Context, kind string, message interface{ SetRequest(string, int64) }) error {
@@ -346,20 +366,14 @@ func (m *MeetingModel) End(ctx context.Context) error {
 	return m.do(ctx, "end", &protocol.End{})
 }
 
-// Leave leaves the meeting (or the lobby) and closes the connection.
-func (m *MeetingModel) Leave(ctx context.Context) error {
-	err := m.do(ctx, "leave", &protocol.Leave{})
-	m.Close()
-	return err
-}
-
-// Close drops the connection; the server counts that as leaving.
-func (m *MeetingModel) Close() {
+// Leave leaves the meeting: the participant says so, stops its media and
+// closes its connections.
+func (m *MeetingModel) Leave() {
 	m.mu.Lock()
-	sig := m.sig
-	m.sig, m.closing = nil, true
+	member := m.member
+	m.member, m.closing = nil, true
 	m.mu.Unlock()
-	if sig != nil {
-		sig.Close()
+	if member != nil {
+		member.Close()
 	}
 }

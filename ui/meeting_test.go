@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
+
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/server/protocol"
 )
@@ -29,7 +31,7 @@ func state(m *MeetingModel) string {
 	return s
 }
 
-func participant(m *MeetingModel, name string) (protocol.Participant, bool) {
+func personNamed(m *MeetingModel, name string) (protocol.Participant, bool) {
 	people, _ := m.Participants.Get()
 	for _, p := range people {
 		if p.Name == name {
@@ -121,7 +123,7 @@ func TestMeetingOverSignalling(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "Gina's microphone forced off", 5*time.Second, func() bool {
-		p, _ := participant(boss, "Gina")
+		p, _ := personNamed(boss, "Gina")
 		return p.Forced.Microphone
 	})
 	if err := boss.AllowUnmute(ctx, ginaID.ID, protocol.Microphone); err != nil {
@@ -152,9 +154,7 @@ func TestMeetingOverSignalling(t *testing.T) {
 		t.Errorf("Gina is told %q", notice)
 	}
 	eventually(t, "Gina gone from the list", 5*time.Second, func() bool { return boss.Participants.Length() == 1 })
-	if err := boss.Leave(ctx); err != nil {
-		t.Fatal(err)
-	}
+	boss.Leave()
 }
 
 // TestMeetingScreen opens the meeting area in the window: it joins, shows
@@ -179,8 +179,16 @@ func TestMeetingScreen(t *testing.T) {
 		s.adoptSession(owner, func() { homes++ })
 		s.openMeeting(JoinRequest{CID: room.CID, Name: "Weekly"})
 	})
-	var view *signallingMeeting
-	a.run(func() { view = s.meeting.(*signallingMeeting) })
+	var view *meetingArea
+	a.run(func() { view = s.meeting.(*meetingArea) })
+	// The pre-join screen: no camera or microphone here, so the test
+	// pattern and silence are offered, and it says so.
+	var prejoin string
+	a.run(func() { prejoin = texts(s.win.Content()) })
+	if !strings.Contains(prejoin, testPatternChoice) || !strings.Contains(prejoin, "No camera found") {
+		t.Errorf("pre-join screen shows %q", prejoin)
+	}
+	a.run(func() { test.Tap(button(t, s.win.Content(), "Join now")) })
 	eventually(t, "joined", 10*time.Second, func() bool { return state(view.model) == meetingJoined })
 	eventually(t, "both cards", 5*time.Second, func() bool {
 		var shown string

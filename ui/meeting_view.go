@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -17,17 +16,26 @@ import (
 	"github.com/parleyhq/parley/server/protocol"
 )
 
-// signallingMeeting is the meeting area of a participant that sends no
-// media: the people as name cards, the chat, and for moderators the lobby
-// and the moderation actions.
-type signallingMeeting struct {
-	s      *shell
-	done   func()
-	model  *MeetingModel
-	join   JoinRequest
-	ctx    context.Context
-	cancel context.CancelFunc
-	root   *fyne.Container // holds the screen of the current state
+// meetingArea is the meeting area: a pre-join screen with the camera and
+// microphone, then the people on a stage (video, or a name card while
+// their camera is off), the chat, and for moderators the lobby and the
+// moderation actions.
+type meetingArea struct {
+	s       *shell
+	done    func()
+	model   *MeetingModel
+	join    JoinRequest
+	ctx     context.Context
+	cancel  context.CancelFunc
+	root    *fyne.Container // holds the screen of the current state
+	devices *devices
+	media   *stage // the video tiles, while joined
+
+	// What the person chose before joining.
+	cameraChoice, micChoice string
+	startMuted, startOff    bool
+	micBtn, cameraBtn       *widget.Button
+	layoutBtn               *widget.Button
 
 	// The joined screen and its parts.
 	joinedScreen fyne.CanvasObject
@@ -35,7 +43,6 @@ type signallingMeeting struct {
 	details      *widget.Label
 	lockBtn      *widget.Button
 	endBtn       *widget.Button
-	stage        *fyne.Container
 	people       *fyne.Container
 	lobby        *fyne.Container
 	lobbyTab     *container.TabItem
@@ -48,72 +55,105 @@ type signallingMeeting struct {
 	chatToIDs    map[string]string
 }
 
-func newSignallingMeeting(s *shell, done func()) *signallingMeeting {
-	return &signallingMeeting{s: s, done: done, root: container.NewStack()}
+func newMeetingArea(s *shell, done func()) *meetingArea {
+	return &meetingArea{s: s, done: done, root: container.NewStack()}
 }
 
-func (v *signallingMeeting) Open(ctx context.Context, conn Connection, join JoinRequest) fyne.CanvasObject {
+func (v *meetingArea) Open(ctx context.Context, conn Connection, join JoinRequest) fyne.CanvasObject {
 	v.ctx, v.cancel = context.WithCancel(ctx)
 	v.join = join
 	v.model = newMeetingModel(conn, v.s.log)
+	v.devices = openDevices("", "", v.s.log)
 	v.buildJoined()
 	v.model.State.AddListener(binding.NewDataListener(v.render))
-	v.start()
+	if join.Direct {
+		v.start()
+	} else {
+		v.setScreen(v.prejoinScreen())
+	}
 	return v.root
 }
 
-// start joins, then follows the meeting, off the UI goroutine.
-func (v *signallingMeeting) start() {
+// start joins with the chosen devices, off the UI goroutine; the model's
+// state moves the screens on (lobby, joined).
+func (v *meetingArea) start() {
 	v.setScreen(v.waitingScreen("Joining "+v.joinName()+"…", "", false))
-	model, ctx := v.model, v.ctx
+	model, ctx, devices, join := v.model, v.ctx, v.devices, v.join
+	muted := protocol.Sources{Microphone: v.startMuted, Camera: v.startOff}
 	v.s.tasks.Go(func() {
-		if err := model.Join(ctx, v.join); err != nil {
+		media, err := devices.joinOptions(muted)
+		if err == nil {
+			err = model.Join(ctx, join, media)
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				fyne.Do(func() { v.failed(err) })
 			}
 			return
 		}
-		model.Follow(ctx)
+		member := model.Member()
+		devices.video.OnKeyframeNeeded(func(who, source string) { _ = member.RequestKeyframe(who, source) })
 	})
 }
 
-func (v *signallingMeeting) joinName() string {
+func (v *meetingArea) joinName() string {
 	if v.join.Name != "" {
 		return v.join.Name
 	}
 	return "the meeting " + v.join.CID
 }
 
-func (v *signallingMeeting) Shortcut(action MeetingShortcut) {
-	// This participant sends no microphone or camera, so only leaving
-	// applies.
-	if action == LeaveMeeting {
+func (v *meetingArea) Shortcut(action MeetingShortcut) {
+	switch action {
+	case LeaveMeeting:
 		v.leave()
+	case ToggleMicrophone:
+		v.toggle(protocol.Microphone)
+	case ToggleCamera:
+		v.toggle(protocol.Camera)
 	}
 }
 
-func (v *signallingMeeting) Close() {
+func (v *meetingArea) Close() {
 	v.cancel()
-	model := v.model
-	// Say goodbye rather than let the server wait for a reconnect.
+	if v.media != nil {
+		v.media.stop()
+	}
+	model, devices := v.model, v.devices
+	// Say goodbye rather than let the server wait for a reconnect; then
+	// release the camera and the sound output.
 	v.s.tasks.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = model.Leave(ctx)
+		model.Leave()
+		devices.close()
 	})
 }
 
-func (v *signallingMeeting) leave() {
+// toggle mutes or unmutes the microphone or camera.
+func (v *meetingArea) toggle(source string) {
+	member := v.model.Member()
+	if member == nil {
+		return
+	}
+	muted := !member.Muted(source)
+	v.s.background(func(ctx context.Context) error { return member.Mute(ctx, source, muted) }, func(err error) {
+		if err != nil {
+			v.s.showError("That did not work", err)
+		}
+		v.renderControls()
+	})
+}
+
+func (v *meetingArea) leave() {
 	v.done()
 }
 
-func (v *signallingMeeting) setScreen(content fyne.CanvasObject) {
+func (v *meetingArea) setScreen(content fyne.CanvasObject) {
 	v.root.Objects = []fyne.CanvasObject{content}
 	v.root.Refresh()
 }
 
 // render follows the meeting's state.
-func (v *signallingMeeting) render() {
+func (v *meetingArea) render() {
 	state, _ := v.model.State.Get()
 	notice, _ := v.model.Notice.Get()
 	switch state {
@@ -122,13 +162,16 @@ func (v *signallingMeeting) render() {
 		v.setScreen(v.waitingScreen("Waiting to be let in to "+conf.Name, notice, true))
 	case meetingJoined:
 		v.setScreen(v.joinedScreen)
+		v.media.start()
+		v.renderControls()
 	case meetingOver:
+		v.media.stop()
 		v.setScreen(v.overScreen(notice))
 	}
 }
 
 // waitingScreen is for joining and for the lobby.
-func (v *signallingMeeting) waitingScreen(title, note string, lobby bool) fyne.CanvasObject {
+func (v *meetingArea) waitingScreen(title, note string, lobby bool) fyne.CanvasObject {
 	leave := widget.NewButtonWithIcon("Leave", theme.LogoutIcon(), v.leave)
 	items := []fyne.CanvasObject{pageTitle(title)}
 	if note != "" {
@@ -141,7 +184,7 @@ func (v *signallingMeeting) waitingScreen(title, note string, lobby bool) fyne.C
 	return container.NewCenter(minWidth(480, container.NewVBox(items...)))
 }
 
-func (v *signallingMeeting) overScreen(why string) fyne.CanvasObject {
+func (v *meetingArea) overScreen(why string) fyne.CanvasObject {
 	back := widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), v.leave)
 	back.Importance = widget.HighImportance
 	// The server says whether joining again is possible (not once ended).
@@ -151,7 +194,7 @@ func (v *signallingMeeting) overScreen(why string) fyne.CanvasObject {
 }
 
 // failed shows why joining did not work, with a PIN box when that is why.
-func (v *signallingMeeting) failed(err error) {
+func (v *meetingArea) failed(err error) {
 	back := widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), v.leave)
 	retry := widget.NewButtonWithIcon("Try again", theme.ViewRefreshIcon(), v.start)
 	retry.Importance = widget.HighImportance
@@ -173,7 +216,7 @@ func (v *signallingMeeting) failed(err error) {
 }
 
 // buildJoined makes the joined screen once; the model's bindings update it.
-func (v *signallingMeeting) buildJoined() {
+func (v *meetingArea) buildJoined() {
 	m := v.model
 	v.title = pageTitle(v.joinName())
 	v.details = caption("")
@@ -194,11 +237,17 @@ func (v *signallingMeeting) buildJoined() {
 	})
 	leave := widget.NewButtonWithIcon("Leave", theme.LogoutIcon(), v.leave)
 	leave.Importance = widget.DangerImportance
-	buttons := container.NewHBox(copyLink, v.lockBtn, v.endBtn, leave)
+	v.micBtn = widget.NewButtonWithIcon("Mute", theme.VolumeUpIcon(), func() { v.toggle(protocol.Microphone) })
+	v.cameraBtn = widget.NewButtonWithIcon("Stop video", theme.MediaVideoIcon(), func() { v.toggle(protocol.Camera) })
+	v.layoutBtn = widget.NewButtonWithIcon("Speaker view", theme.ViewFullScreenIcon(), func() {
+		v.media.toggleLayout()
+		v.renderControls()
+	})
+	buttons := container.NewHBox(v.micBtn, v.cameraBtn, v.layoutBtn, copyLink, v.lockBtn, v.endBtn, leave)
 	bar := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), buttons, layout.NewSpacer()),
 		container.NewVBox(v.title, v.details))
 
-	v.stage = container.NewGridWrap(fyne.NewSize(200, 170))
+	v.media = newStage(v)
 	v.people = container.NewVBox()
 	v.lobby = container.NewVBox()
 	v.chat = container.NewVBox()
@@ -217,8 +266,7 @@ func (v *signallingMeeting) buildJoined() {
 	v.lobbyTab = container.NewTabItemWithIcon("Lobby", theme.HistoryIcon(), container.NewVScroll(v.lobby))
 	v.sideTabs = container.NewAppTabs(peopleTab, chatTab)
 
-	stage := container.NewVScroll(container.NewPadded(v.stage))
-	split := container.NewHSplit(stage, v.sideTabs)
+	split := container.NewHSplit(v.media.content, v.sideTabs)
 	split.Offset = 0.62
 	v.joinedScreen = container.NewBorder(container.NewVBox(container.NewPadded(bar), widget.NewSeparator()), nil, nil, nil, split)
 
@@ -228,10 +276,14 @@ func (v *signallingMeeting) buildJoined() {
 	m.Participants.AddListener(binding.NewDataListener(v.renderPeople))
 	m.Lobby.AddListener(binding.NewDataListener(v.renderLobby))
 	m.Chat.AddListener(binding.NewDataListener(v.renderChat))
+	m.Speaker.AddListener(binding.NewDataListener(func() {
+		speaker, _ := m.Speaker.Get()
+		v.media.setSpeaker(speaker)
+	}))
 }
 
 // act runs a moderation request, telling about a refusal.
-func (v *signallingMeeting) act(request func(context.Context) error) {
+func (v *meetingArea) act(request func(context.Context) error) {
 	v.s.background(request, func(err error) {
 		if err != nil {
 			v.s.showError("The server refused", err)
@@ -239,7 +291,7 @@ func (v *signallingMeeting) act(request func(context.Context) error) {
 	})
 }
 
-func (v *signallingMeeting) renderConference() {
+func (v *meetingArea) renderConference() {
 	m := v.model
 	conf, _ := m.Conference.Get()
 	pin, _ := m.PIN.Get()
@@ -278,17 +330,16 @@ func (v *signallingMeeting) renderConference() {
 }
 
 // renderPeople draws the name cards and the people list.
-func (v *signallingMeeting) renderPeople() {
+func (v *meetingArea) renderPeople() {
 	m := v.model
 	people, _ := m.Participants.Get()
 	you, _ := m.You.Get()
 	moderator := m.IsModerator()
-	v.stage.RemoveAll()
+	v.media.setPeople(people, you.ID)
 	v.people.RemoveAll()
 	options := []string{"Everyone"}
 	v.chatToIDs = map[string]string{"Everyone": ""}
 	for _, p := range people {
-		v.stage.Add(nameCard(p, p.ID == you.ID))
 		v.people.Add(v.personRow(p, p.ID == you.ID, moderator))
 		if p.ID != you.ID {
 			options = append(options, p.Name)
@@ -301,19 +352,6 @@ func (v *signallingMeeting) renderPeople() {
 	}
 	v.sideTabs.Items[0].Text = fmt.Sprintf("People (%d)", len(people))
 	v.sideTabs.Refresh()
-}
-
-// nameCard is a participant on the stage.
-func nameCard(p protocol.Participant, you bool) fyne.CanvasObject {
-	name := p.Name
-	if you {
-		name += " (you)"
-	}
-	label := widget.NewLabelWithStyle(name, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	label.Truncation = fyne.TextTruncateEllipsis
-	state := caption(personState(p))
-	state.Alignment = fyne.TextAlignCenter
-	return card("", "", container.NewVBox(container.NewCenter(newAvatar(p.Name, 64)), label, state))
 }
 
 // personState is a participant's role and what they send.
@@ -355,7 +393,7 @@ func joinNonEmpty(a, b string) string {
 
 // personRow is a participant in the people list, with a moderator's
 // actions.
-func (v *signallingMeeting) personRow(p protocol.Participant, you, moderator bool) fyne.CanvasObject {
+func (v *meetingArea) personRow(p protocol.Participant, you, moderator bool) fyne.CanvasObject {
 	name := p.Name
 	if you {
 		name += " (you)"
@@ -373,7 +411,7 @@ func (v *signallingMeeting) personRow(p protocol.Participant, you, moderator boo
 }
 
 // moderationMenu is what a moderator may do to a participant.
-func (v *signallingMeeting) moderationMenu(p protocol.Participant) *fyne.Menu {
+func (v *meetingArea) moderationMenu(p protocol.Participant) *fyne.Menu {
 	m := v.model
 	var items []*fyne.MenuItem
 	for _, source := range []struct{ source, mute, allow string }{
@@ -406,7 +444,7 @@ func (v *signallingMeeting) moderationMenu(p protocol.Participant) *fyne.Menu {
 }
 
 // renderLobby lists who waits, for moderators.
-func (v *signallingMeeting) renderLobby() {
+func (v *meetingArea) renderLobby() {
 	m := v.model
 	waiting, _ := m.Lobby.Get()
 	v.lobby.RemoveAll()
@@ -438,7 +476,7 @@ func (v *signallingMeeting) renderLobby() {
 }
 
 // renderChat shows the chat, newest at the bottom.
-func (v *signallingMeeting) renderChat() {
+func (v *meetingArea) renderChat() {
 	messages, _ := v.model.Chat.Get()
 	you, _ := v.model.You.Get()
 	v.chat.RemoveAll()
@@ -471,7 +509,7 @@ func (v *signallingMeeting) renderChat() {
 }
 
 // send posts what the chat box holds.
-func (v *signallingMeeting) send() {
+func (v *meetingArea) send() {
 	text := v.chatEntry.Text
 	if text == "" {
 		return

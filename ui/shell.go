@@ -75,7 +75,7 @@ func newShell(a fyne.App, opts Options, trust *truststore.Store) *shell {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &shell{app: a, opts: opts, log: opts.Logger, trust: trust, ctx: ctx, cancel: cancel}
-	s.newMeetingView = func(done func()) MeetingView { return newSignallingMeeting(s, done) }
+	s.newMeetingView = func(done func()) MeetingView { return newMeetingArea(s, done) }
 	return s
 }
 

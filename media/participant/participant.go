@@ -56,9 +56,23 @@ type Options struct {
 	// are counted either way (Received).
 	Sink Sink
 
+	// OnEvent, if set, hears every server message the participant does not
+	// handle itself, in order from one goroutine: the answer to the join
+	// (lobby or joined), what comes while waiting in the lobby, then chat,
+	// people, moderation... and a final Disconnected when the signalling
+	// connection ends without Close. A meeting window follows the
+	// conference through it.
+	OnEvent func(event any)
+
 	// Loopback adds loopback ICE candidates, for servers on loopback.
 	Loopback bool
 	Logger   *slog.Logger
+}
+
+// Disconnected is the last event when the signalling connection ended
+// without Close: the server went away, or removed the participant.
+type Disconnected struct {
+	Err error
 }
 
 // Participant is one joined participant.
@@ -185,6 +199,7 @@ func (p *Participant) join(ctx context.Context, cid string) error {
 	if err != nil {
 		return err
 	}
+	p.tell(answer)
 	if joined, ok := answer.(*protocol.Joined); ok {
 		p.joined, p.you = joined, joined.You
 		return nil
@@ -196,6 +211,7 @@ func (p *Participant) join(ctx context.Context, cid string) error {
 			if !ok {
 				return fmt.Errorf("connection closed in the lobby: %w", p.signal.Err())
 			}
+			p.tell(in.Event)
 			switch event := in.Event.(type) {
 			case *protocol.Joined:
 				p.joined, p.you = event, event.You
@@ -302,8 +318,8 @@ func (p *Participant) trickle(target string) func(*webrtc.ICECandidate) {
 	}
 }
 
-// handleEvents handles what the server sends: subscribe offers, candidates, and
-// everything else kept for tests.
+// handleEvents handles what the server sends: subscribe offers and
+// candidates itself, everything else kept for tests and told to OnEvent.
 func (p *Participant) handleEvents() {
 	for in := range p.signal.Events() {
 		switch event := in.Event.(type) {
@@ -333,7 +349,11 @@ func (p *Participant) handleEvents() {
 				p.events = append(p.events, in)
 			}
 			p.mu.Unlock()
+			p.tell(in.Event)
 		}
+	}
+	if !p.closed.Load() {
+		p.tell(Disconnected{Err: p.signal.Err()})
 	}
 }
 
@@ -394,4 +414,11 @@ func (p *Participant) Close() {
 	p.workers.Wait()
 	p.receivers.Wait()
 	closeSources(p.videoSources, p.audioSource)
+}
+
+// tell passes an event to OnEvent.
+func (p *Participant) tell(event any) {
+	if p.opts.OnEvent != nil {
+		p.opts.OnEvent(event)
+	}
 }
