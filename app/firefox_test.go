@@ -22,8 +22,8 @@ func TestFirefoxJoinsAMeeting(t *testing.T) {
 	boss.Log = s.Output
 
 	signIn(boss, s, "boss", ownerPassword)
-	openMeeting(boss, s, c.CID, "", "")
-	clickJoin(boss)
+	testenv.OpenMeeting(boss, s.URL, c.CID, "", "")
+	testenv.ClickJoin(boss)
 	boss.WaitState("joined", 30*time.Second)
 
 	fox.Navigate(s.URL + "c/" + c.CID)
@@ -32,10 +32,10 @@ func TestFirefoxJoinsAMeeting(t *testing.T) {
 	fox.WaitState("joined", 30*time.Second)
 	var foxID string
 	fox.Eval(`window.parley.you.id`, &foxID)
-	bossID := you(boss)
+	bossID := testenv.You(boss)
 
-	waitMediaFrom(t, boss, "boss", foxID)
-	waitMediaFrom(t, fox, "firefox", bossID)
+	testenv.WaitMediaFrom(t, boss, "boss", foxID)
+	testenv.WaitMediaFrom(t, fox, "firefox", bossID)
 	fox.Screenshot(filepath.Join(screenshotDir(t), "meeting-firefox.png"))
 
 	var chatOpen bool

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/parleyhq/parley/app/testenv"
 	"github.com/parleyhq/parley/media/participant"
-	"github.com/parleyhq/parley/server/protocol"
 )
 
 // These scenarios run the real server with loopback ICE and real Chromium
@@ -30,148 +28,6 @@ func signIn(page *testenv.Page, s *testenv.Server, login, password string) {
 		chromedp.Click("#sign-in-form button[type=submit]"),
 		chromedp.WaitVisible("#view-signed-in"),
 	)
-}
-
-// openMeeting opens a conference's page and fills the pre-join form.
-func openMeeting(page *testenv.Page, s *testenv.Server, cid, guestName, pin string) {
-	steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(s.URL + "c/" + cid), chromedp.WaitVisible("#join")}
-	if guestName != "" {
-		steps = append(steps, chromedp.SendKeys("#name", guestName))
-	}
-	if pin != "" {
-		steps = append(steps, chromedp.SendKeys("#pin", pin))
-	}
-	page.Do("open the meeting page", steps...)
-}
-
-func clickJoin(page *testenv.Page) {
-	page.Do("join", chromedp.Click("#join"))
-}
-
-// media is what a page receives, per remote participant and source.
-type media struct {
-	Inbound []struct {
-		Participant string `json:"participant"`
-		Source      string `json:"source"`
-		Kind        string `json:"kind"`
-		Frames      int    `json:"frames"`
-		Width       int    `json:"width"`
-		Packets     int    `json:"packets"`
-	} `json:"inbound"`
-	Videos []struct {
-		Participant string `json:"participant"`
-		Source      string `json:"source"`
-		Width       int    `json:"width"`
-	} `json:"videos"`
-}
-
-const mediaScript = `(async () => {
-  const byMid = Object.fromEntries(window.parley.tracks().map(t => [t.mid, t]));
-  const inbound = [];
-  if (window.parley.pcs && window.parley.pcs.subscribe) {
-    const stats = await window.parley.pcs.subscribe.getStats();
-    stats.forEach(r => {
-      if (r.type !== 'inbound-rtp') return;
-      const t = byMid[r.mid] || {};
-      inbound.push({participant: t.participant || '', source: t.source || '', kind: r.kind,
-        frames: r.framesDecoded || 0, width: r.frameWidth || 0, packets: r.packetsReceived || 0});
-    });
-  }
-  const videos = [...document.querySelectorAll('.tile:not(.self) video')].map(v => ({
-    participant: v.closest('.tile').dataset.participant, source: v.closest('.tile').dataset.source, width: v.videoWidth}));
-  return {inbound, videos};
-})()`
-
-// evaluator is a browser page of either kind: Chromium or Firefox.
-type evaluator interface {
-	Eval(expression string, out any)
-}
-
-func received(page evaluator) media {
-	var m media
-	page.Eval(mediaScript, &m)
-	return m
-}
-
-// flowing reports, per remote participant, whether its camera is decoded
-// and shown and its audio arrives, with counters to compare over time.
-func (m media) video(participant string) (frames, width, shown int) {
-	for _, in := range m.Inbound {
-		if in.Participant == participant && in.Source == protocol.Camera {
-			frames, width = in.Frames, in.Width
-		}
-	}
-	for _, v := range m.Videos {
-		if v.Participant == participant && v.Source == protocol.Camera {
-			shown = v.Width
-		}
-	}
-	return frames, width, shown
-}
-
-func (m media) audioPackets(participant string) int {
-	for _, in := range m.Inbound {
-		if in.Participant == participant && in.Source == protocol.Microphone {
-			return in.Packets
-		}
-	}
-	return 0
-}
-
-// you returns the page's own participant id once joined.
-func you(page *testenv.Page) string {
-	var id string
-	page.Eval(`window.parley.you && window.parley.you.id`, &id)
-	return id
-}
-
-// waitMediaFrom waits until a page decodes video and receives audio from
-// each of the others, then checks that both keep coming.
-func waitMediaFrom(t *testing.T, page evaluator, name string, others ...string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		m := received(page)
-		ready := true
-		for _, other := range others {
-			frames, width, shown := m.video(other)
-			if frames == 0 || width == 0 || shown == 0 || m.audioPackets(other) == 0 {
-				ready = false
-			}
-		}
-		if ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s does not receive media from %v: %+v", name, others, m)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	// Both keep coming: counters rise within a while (a busy machine or a
-	// fresh ICE restart may pause them for a moment).
-	before := received(page)
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		time.Sleep(time.Second)
-		after := received(page)
-		var stalled []string
-		for _, other := range others {
-			framesBefore, _, _ := before.video(other)
-			framesAfter, _, _ := after.video(other)
-			if framesAfter <= framesBefore {
-				stalled = append(stalled, fmt.Sprintf("video from %s at %d frames", other, framesAfter))
-			}
-			if after.audioPackets(other) <= before.audioPackets(other) {
-				stalled = append(stalled, fmt.Sprintf("audio from %s at %d packets", other, after.audioPackets(other)))
-			}
-		}
-		if len(stalled) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: media stopped: %s", name, strings.Join(stalled, "; "))
-		}
-	}
 }
 
 // screenshotDir is where tests keep screenshots worth looking at:
@@ -212,20 +68,20 @@ func TestThreeBrowsersMeet(t *testing.T) {
 		page.Log = s.Output
 	}
 	signIn(boss, s, "boss", ownerPassword)
-	openMeeting(boss, s, c.CID, "", "")
-	clickJoin(boss)
+	testenv.OpenMeeting(boss, s.URL, c.CID, "", "")
+	testenv.ClickJoin(boss)
 	boss.WaitState("joined", 30*time.Second)
-	openMeeting(gina, s, c.CID, "Gina", "")
-	clickJoin(gina)
+	testenv.OpenMeeting(gina, s.URL, c.CID, "Gina", "")
+	testenv.ClickJoin(gina)
 	gina.WaitState("joined", 30*time.Second)
-	openMeeting(ralf, s, c.CID, "Ralf", "")
-	clickJoin(ralf)
+	testenv.OpenMeeting(ralf, s.URL, c.CID, "Ralf", "")
+	testenv.ClickJoin(ralf)
 	ralf.WaitState("joined", 30*time.Second)
-	bossID, ginaID, ralfID := you(boss), you(gina), you(ralf)
+	bossID, ginaID, ralfID := testenv.You(boss), testenv.You(gina), testenv.You(ralf)
 
-	waitMediaFrom(t, boss, "boss", ginaID, ralfID)
-	waitMediaFrom(t, gina, "gina", bossID, ralfID)
-	waitMediaFrom(t, ralf, "ralf", bossID, ginaID)
+	testenv.WaitMediaFrom(t, boss, "boss", ginaID, ralfID)
+	testenv.WaitMediaFrom(t, gina, "gina", bossID, ralfID)
+	testenv.WaitMediaFrom(t, ralf, "ralf", bossID, ginaID)
 	boss.Screenshot(filepath.Join(screenshotDir(t), "meeting-three.png"))
 
 	sendChat(boss, "Hello from the boss")
@@ -235,7 +91,7 @@ func TestThreeBrowsersMeet(t *testing.T) {
 	var dropped bool
 	gina.Eval(`(window.parley.dropConnection(), true)`, &dropped)
 	gina.WaitState("joined", 40*time.Second)
-	if id := you(gina); id != ginaID {
+	if id := testenv.You(gina); id != ginaID {
 		t.Errorf("after reconnecting Gina is %s, was %s", id, ginaID)
 	}
 	waitChat(gina, "Hello from the boss")
@@ -243,7 +99,7 @@ func TestThreeBrowsersMeet(t *testing.T) {
 	waitChat(gina, "Welcome back, Gina")
 	sendChat(gina, "Thanks")
 	waitChat(boss, "Thanks")
-	waitMediaFrom(t, gina, "gina after reconnecting", bossID, ralfID)
+	testenv.WaitMediaFrom(t, gina, "gina after reconnecting", bossID, ralfID)
 
 	// A media path that broke while signalling stayed up: ICE restarts on
 	// both connections, and media flows again both ways.
@@ -254,8 +110,8 @@ func TestThreeBrowsersMeet(t *testing.T) {
 	var restarted bool
 	ralf.Eval(`(window.parley.restartIce(), true)`, &restarted)
 	ralf.WaitFor("new ICE credentials on both connections", `(() => { const [p, s] = (`+ufrags+`).split(' '); const [p0, s0] = '`+before+`'.split(' '); return p !== p0 && s !== s0; })()`, 30*time.Second)
-	waitMediaFrom(t, ralf, "ralf after an ICE restart", bossID, ginaID)
-	waitMediaFrom(t, boss, "boss after ralf's ICE restart", ralfID)
+	testenv.WaitMediaFrom(t, ralf, "ralf after an ICE restart", bossID, ginaID)
+	testenv.WaitMediaFrom(t, boss, "boss after ralf's ICE restart", ralfID)
 }
 
 // TestLobbyPINLockAndModeration walks a moderator through the lobby, a
@@ -268,12 +124,12 @@ func TestLobbyPINLockAndModeration(t *testing.T) {
 		page.Log = s.Output
 	}
 	signIn(boss, s, "boss", ownerPassword)
-	openMeeting(boss, s, c.CID, "", "")
-	clickJoin(boss)
+	testenv.OpenMeeting(boss, s.URL, c.CID, "", "")
+	testenv.ClickJoin(boss)
 	boss.WaitState("joined", 30*time.Second)
 
-	openMeeting(gina, s, c.CID, "Gina", "0000")
-	clickJoin(gina)
+	testenv.OpenMeeting(gina, s.URL, c.CID, "Gina", "0000")
+	testenv.ClickJoin(gina)
 	gina.WaitFor("the wrong PIN to be refused", `window.parley.lastError === 'wrong_pin'`, 20*time.Second)
 	if shown := gina.Text("#error-message"); !strings.Contains(strings.ToLower(shown), "pin") {
 		t.Errorf("a wrong PIN shows %q", shown)
@@ -290,8 +146,8 @@ func TestLobbyPINLockAndModeration(t *testing.T) {
 		chromedp.Click(`.participant[data-participant="`+ginaID+`"] [data-action="admit"]`))
 	gina.WaitState("joined", 30*time.Second)
 
-	openMeeting(ralf, s, c.CID, "Ralf", "4711")
-	clickJoin(ralf)
+	testenv.OpenMeeting(ralf, s.URL, c.CID, "Ralf", "4711")
+	testenv.ClickJoin(ralf)
 	ralf.WaitState("lobby", 20*time.Second)
 	boss.WaitFor("Ralf in the lobby", `window.parley.lobby().some(p => p.name === 'Ralf')`, 20*time.Second)
 	var ralfID string
@@ -318,8 +174,8 @@ func TestLobbyPINLockAndModeration(t *testing.T) {
 
 	boss.Do("lock the meeting", chromedp.WaitVisible("#lock-toggle"), chromedp.Click("#lock-toggle"))
 	boss.WaitFor("the lock", `window.parley.conference.locked`, 10*time.Second)
-	openMeeting(late, s, c.CID, "Latecomer", "4711")
-	clickJoin(late)
+	testenv.OpenMeeting(late, s.URL, c.CID, "Latecomer", "4711")
+	testenv.ClickJoin(late)
 	late.WaitFor("the lock to refuse the newcomer", `window.parley.lastError === 'locked'`, 20*time.Second)
 	if shown := late.Text("#error-message"); !strings.Contains(strings.ToLower(shown), "locked") {
 		t.Errorf("a locked conference shows %q", shown)
@@ -352,14 +208,14 @@ func TestSmallTileGetsTheLowLayer(t *testing.T) {
 	page := testenv.NewBrowser(t).Page(t)
 	page.Log = s.Output
 	page.Do("use a small window", chromedp.EmulateViewport(640, 360))
-	openMeeting(page, s, c.CID, "Watcher", "")
-	clickJoin(page)
+	testenv.OpenMeeting(page, s.URL, c.CID, "Watcher", "")
+	testenv.ClickJoin(page)
 	page.WaitState("joined", 30*time.Second)
 	waitWidth := func(what string, ok func(int) bool) int {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			_, width, _ := received(page).video(publisher.ID())
+			_, width, _ := testenv.Received(page).Video(publisher.ID())
 			if width > 0 && ok(width) {
 				return width
 			}
@@ -391,13 +247,13 @@ func TestScreenShareStopsAndStartsAgain(t *testing.T) {
 	for _, page := range []*testenv.Page{ann, bob} {
 		page.Log = s.Output
 	}
-	openMeeting(ann, s, c.CID, "Ann", "")
-	clickJoin(ann)
+	testenv.OpenMeeting(ann, s.URL, c.CID, "Ann", "")
+	testenv.ClickJoin(ann)
 	ann.WaitState("joined", 30*time.Second)
-	openMeeting(bob, s, c.CID, "Bob", "")
-	clickJoin(bob)
+	testenv.OpenMeeting(bob, s.URL, c.CID, "Bob", "")
+	testenv.ClickJoin(bob)
 	bob.WaitState("joined", 30*time.Second)
-	annID := you(ann)
+	annID := testenv.You(ann)
 
 	for round := 1; round <= 2; round++ {
 		ann.Do("share the screen", chromedp.Click("#screen-toggle"))
