@@ -67,6 +67,9 @@ func (s *shell) openConsole(session *Session, tab string) {
 	c.tabs.OnSelected = c.showTab // showConsole shows the first one
 	s.showConsole()
 	s.startRinger(session)
+	if s.autopilot != nil {
+		s.autopilot.consoleOpened(s, session)
+	}
 }
 
 // showConsole puts the console back in the window (after a meeting).

@@ -59,7 +59,10 @@ func Run(opts Options) error {
 		return err
 	}
 	s := newShell(a, opts, truststore.Open(trustPath))
-	s.start(os.Getenv(envStart) == "host")
+	if s.autopilot, err = loadAutopilot(); err != nil {
+		return err
+	}
+	s.start(os.Getenv(envStart) == "host" || s.autopilot != nil)
 	if path := os.Getenv(envScreenshot); path != "" {
 		after := 6 * time.Second
 		if seconds, err := strconv.Atoi(os.Getenv(envScreenshotAfter)); err == nil && seconds > 0 {

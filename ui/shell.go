@@ -58,6 +58,8 @@ type shell struct {
 
 	// newMeetingView makes the meeting area (the MeetingView seam).
 	newMeetingView func(done func()) MeetingView
+	// autopilot, if set, walks the screens by itself (envAutopilot).
+	autopilot *autopilot
 
 	// UI goroutine.
 	screen   string

@@ -321,6 +321,9 @@ func (s *shell) showWizard(host Host) {
 		}
 		v := newWizardView(model, func(v *wizardView) { s.submitWizard(v) })
 		s.show(screenWizard, v.content())
+		if s.autopilot != nil {
+			s.autopilot.fillWizard(s, v)
+		}
 	})
 }
 
