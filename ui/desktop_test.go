@@ -21,8 +21,8 @@ import (
 )
 
 // TestDesktopUnderXvfb runs the real app, built as `make build` builds it,
-// on a virtual X display and takes screenshots of its window: the start
-// screen, the first-start wizard, and the dashboard of a server in use, in
+// on a virtual X display and takes screenshots of its window: the
+// first-start wizard, and the dashboard of a server in use, in
 // the dark and the light variant. Each run ends with SIGTERM, which must
 // stop the embedded server and free its port. PARLEY_TEST_SCREENSHOTS=dir
 // keeps the pictures.
@@ -36,13 +36,10 @@ func TestDesktopUnderXvfb(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("start", func(t *testing.T) {
-		d := newDesktop(t, bin, display)
-		d.run(t, filepath.Join(shots, "start.png"), 4, nil)
-	})
+	// A first start hosts at once: the wizard.
 	t.Run("wizard", func(t *testing.T) {
 		d := newDesktop(t, bin, display)
-		d.run(t, filepath.Join(shots, "wizard.png"), 6, []string{"PARLEY_START=host"})
+		d.run(t, filepath.Join(shots, "wizard.png"), 6, nil)
 	})
 	for _, variant := range []string{"dark", "light"} {
 		t.Run("dashboard-"+variant, func(t *testing.T) {

@@ -81,8 +81,10 @@ func newShell(a fyne.App, opts Options, trust *truststore.Store) *shell {
 	return s
 }
 
-// start opens the window on the start screen, or starts hosting at once
-// when asked to or when this computer hosted last time.
+// start opens the window. A first start hosts at once, since the person
+// who installs Parley is usually setting up the office's server (the
+// wizard offers joining another server instead); later starts pick up the
+// mode of the last time.
 func (s *shell) start(hostNow bool) {
 	s.app.Settings().SetTheme(newTheme())
 	s.app.SetIcon(fyne.NewStaticResource("parley.png", icons.AppPNG))
@@ -91,7 +93,7 @@ func (s *shell) start(hostNow bool) {
 	s.win.Resize(fyne.NewSize(1180, 760))
 	s.win.SetCloseIntercept(s.closeRequested)
 	s.addShortcuts()
-	if hostNow || s.app.Preferences().String(prefMode) == "host" {
+	if mode := s.app.Preferences().String(prefMode); hostNow || mode == "host" || mode == "" {
 		s.startHosting()
 	} else {
 		s.showStart()

@@ -300,11 +300,12 @@ func cleanLogin(s string) string {
 
 // wizardView lays the wizard out.
 type wizardView struct {
-	model  *WizardModel
-	fields *fieldSet
-	submit *widget.Button
-	busy   *widget.Activity
-	owner  []fyne.Disableable
+	model       *WizardModel
+	fields      *fieldSet
+	submit      *widget.Button
+	joinInstead *widget.Button
+	busy        *widget.Activity
+	owner       []fyne.Disableable
 }
 
 func (s *shell) showWizard(host Host) {
@@ -320,6 +321,8 @@ func (s *shell) showWizard(host Host) {
 			return
 		}
 		v := newWizardView(model, func(v *wizardView) { s.submitWizard(v) })
+		v.joinInstead = widget.NewButton("Join another Parley server instead", s.stopHosting)
+		v.joinInstead.Importance = widget.LowImportance
 		s.show(screenWizard, v.content())
 		if s.autopilot != nil {
 			s.autopilot.fillWizard(s, v)
@@ -382,6 +385,9 @@ func (v *wizardView) content() fyne.CanvasObject {
 		"Choose its name and where it listens, then create your account: you are its owner. " +
 		"On this computer you are signed in without a password.")
 	actions := container.NewHBox(layout.NewSpacer(), v.busy, v.submit)
+	if v.joinInstead != nil {
+		actions.Objects = append([]fyne.CanvasObject{v.joinInstead}, actions.Objects...)
+	}
 	column := container.NewVBox(title, intro, spacer(8), v.fields.content(), spacer(8), actions)
 	return container.NewVScroll(centered(760, container.NewPadded(column)))
 }
