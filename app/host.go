@@ -283,7 +283,12 @@ func (h *Host) HTTPSPort() int { return h.web.HTTPSPort() }
 
 // LocalURL is the address that works on this machine.
 func (h *Host) LocalURL() string {
-	return "https://localhost:" + strconv.Itoa(h.HTTPSPort()) + "/"
+	host := "localhost"
+	if h.ports().Address != "" {
+		// Listening on one address only: loopback is not among them.
+		host = h.ports().Address
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(h.HTTPSPort())) + "/"
 }
 
 // URL is the address to share: the configured base URL, or the first LAN
@@ -368,6 +373,9 @@ func (h *Host) SetupToken() string {
 	return h.setupToken
 }
 
+// desktopSessionLabel marks the desktop app's sessions.
+const desktopSessionLabel = "desktop app"
+
 // DesktopToken opens a bearer session for the owner without a password:
 // the person at this machine's desktop is the owner (issue: host mode).
 func (h *Host) DesktopToken(ctx context.Context) (string, error) {
@@ -375,7 +383,9 @@ func (h *Host) DesktopToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("desktop session: %w", err)
 	}
-	token, _, err := h.core.accounts.HostSession(ctx, owner.ID, "desktop app")
+	// One desktop session at a time: the one of a previous run (which may
+	// have crashed before signing out) ends.
+	token, _, err := h.core.accounts.HostSession(ctx, owner.ID, desktopSessionLabel)
 	return token, err
 }
 

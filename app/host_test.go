@@ -54,6 +54,16 @@ func TestHostForTheDesktop(t *testing.T) {
 	if err := owner.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me); err != nil || me.User.Login != "boss" {
 		t.Fatalf("desktop session: %+v %v", me, err)
 	}
+	// A new start of the desktop app replaces the session of the last one.
+	again, err := host.DesktopToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Do(ctx, http.MethodGet, "/api/v1/me", nil, nil); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("the earlier desktop session still works: %v", err)
+	}
+	owner.SetToken(again)
+	desktop = again
 	var stats api.Stats
 	if err := owner.Do(ctx, http.MethodGet, "/api/v1/stats", nil, &stats); err != nil {
 		t.Fatal(err)

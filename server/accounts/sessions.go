@@ -171,6 +171,13 @@ func (s *Service) HostSession(ctx context.Context, userID int64, label string) (
 		session Session
 	)
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		// A host session replaces the last one of the same label: a program
+		// on the host that crashed cannot sign out, and its sessions would
+		// pile up.
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND label = ? AND source = 'host' AND revoked_at = 0`,
+			store.Millis(s.now()), userID, label); err != nil {
+			return fmt.Errorf("replace host session: %w", err)
+		}
 		if token, session, err = s.createSession(ctx, tx, userID, BearerSession, label, "host"); err != nil {
 			return err
 		}

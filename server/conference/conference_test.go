@@ -634,3 +634,24 @@ func TestGuestsCanBeTurnedOff(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", later)
 	}
 }
+
+func TestListShowsInvitees(t *testing.T) {
+	f := newFixture(t)
+	owner := f.user("owner", accounts.Member)
+	anna := f.user("anna", accounts.Member)
+	f.create(owner, Spec{Name: "Alone"})
+	f.create(owner, Spec{Name: "With Anna", Invitees: []Invitee{{UserID: anna.ID, Role: protocol.RoleModerator}}})
+	list, err := f.svc.List(context.Background(), ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		want := 0
+		if c.Name == "With Anna" {
+			want = 1
+		}
+		if len(c.Invitees) != want || (want == 1 && c.Invitees[0] != Invitee{UserID: anna.ID, Role: protocol.RoleModerator}) {
+			t.Errorf("%s lists invitees %+v", c.Name, c.Invitees)
+		}
+	}
+}

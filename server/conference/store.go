@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -469,6 +470,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Conference, error) 
 	}
 	defer rows.Close()
 	list := []Conference{}
+	var ids []int64
 	for rows.Next() {
 		r, err := s.scan(rows)
 		if err != nil {
@@ -479,8 +481,55 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Conference, error) 
 			r.PIN = r.pin
 		}
 		list = append(list, r.Conference)
+		ids = append(ids, r.ID)
 	}
-	return list, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conferences: %w", err)
+	}
+	rows.Close()
+	invitees, err := s.inviteesOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if found := invitees[list[i].ID]; found != nil {
+			list[i].Invitees = found
+		}
+	}
+	return list, nil
+}
+
+// inviteesOf loads the invitees of several conferences at once.
+func (s *Service) inviteesOf(ctx context.Context, ids []int64) (map[int64][]Invitee, error) {
+	found := map[int64][]Invitee{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	rows, err := s.db.SQL().QueryContext(ctx, `SELECT conference_id, user_id, role FROM conference_invitees
+		WHERE conference_id IN (SELECT value FROM json_each(?)) ORDER BY conference_id, user_id`, jsonIDs(ids))
+	if err != nil {
+		return nil, fmt.Errorf("load invitees: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			conferenceID int64
+			inv          Invitee
+		)
+		if err := rows.Scan(&conferenceID, &inv.UserID, &inv.Role); err != nil {
+			return nil, fmt.Errorf("load invitees: %w", err)
+		}
+		found[conferenceID] = append(found[conferenceID], inv)
+	}
+	return found, rows.Err()
+}
+
+func jsonIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }
 
 // Update changes a conference; its owner or an administrator may.
