@@ -85,8 +85,18 @@ func (c *command) run(args []string) error {
 
 // serverFlags are the flags of `parley` and `parley serve`.
 type serverFlags struct {
-	opts     Options
-	logLevel string
+	opts        Options
+	logLevel    string
+	noDiscovery bool
+}
+
+// parse reads the flags; discovery is on unless turned off.
+func (f *serverFlags) parse(set *flag.FlagSet, args []string) error {
+	if err := set.Parse(args); err != nil {
+		return err
+	}
+	f.opts.Discovery = !f.noDiscovery
+	return nil
 }
 
 func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
@@ -98,6 +108,7 @@ func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
 	set.IntVar(&f.opts.HTTPPort, "http-port", 0, "plain-HTTP redirect port (default: from settings, 8080; -1 for none)")
 	set.StringVar(&f.opts.Listen, "listen", "", "address to listen on (default: all)")
 	set.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	set.BoolVar(&f.noDiscovery, "no-discovery", false, "do not announce the server on the local network (mDNS), nor look for others there")
 	set.BoolVar(&f.opts.ICELoopback, "ice-loopback", false, "offer loopback ICE candidates (tests, and meetings between programs on this machine)")
 	return set, f
 }
@@ -114,7 +125,7 @@ func (c *command) logger(level string) (*slog.Logger, error) {
 // so and runs the server, as it does on a machine without a display.
 func (c *command) desktop(args []string) error {
 	set, f := c.serverFlagSet("parley")
-	if err := set.Parse(args); err != nil {
+	if err := f.parse(set, args); err != nil {
 		return err
 	}
 	if set.NArg() > 0 {
@@ -138,7 +149,7 @@ func (c *command) desktop(args []string) error {
 
 func (c *command) serve(args []string) error {
 	set, f := c.serverFlagSet("parley serve")
-	if err := set.Parse(args); err != nil {
+	if err := f.parse(set, args); err != nil {
 		return err
 	}
 	if set.NArg() > 0 {

@@ -22,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/app/datadir"
 	"github.com/parleyhq/parley/app/supervisor"
 	"github.com/parleyhq/parley/assets"
+	"github.com/parleyhq/parley/discovery"
 	"github.com/parleyhq/parley/media/sfu"
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/api"
@@ -46,7 +47,11 @@ type Options struct {
 	// ICELoopback offers loopback ICE candidates: for tests, and for
 	// meetings between programs on one machine.
 	ICELoopback bool
-	Logger      *slog.Logger
+	// Discovery announces the server on the LAN (mDNS). The command line
+	// turns it on; in-process tests leave it off, so that nothing they
+	// start multicasts on this machine's network.
+	Discovery bool
+	Logger    *slog.Logger
 }
 
 // core is the control plane opened on a data directory: what both the
@@ -209,6 +214,12 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	h.supervisor.Add(service{name: h.web.Name(), serve: func(ctx context.Context, st *supervisor.Status) error {
 		return h.web.Serve(ctx, st)
 	}})
+	if opts.Discovery {
+		advertiser := discovery.NewAdvertiser(h.announcement, h.logger)
+		h.supervisor.Add(service{name: "discovery", serve: func(ctx context.Context, st *supervisor.Status) error {
+			return advertiser.Serve(ctx, st)
+		}})
+	}
 	// New ports or a new address need a new listener; everything else the
 	// server reads live.
 	h.core.settings.Watch(func(before, after settings.Settings) {
@@ -257,6 +268,21 @@ func (h *Host) ports() web.Ports {
 		ports.HTTPPort = opts.HTTPPort
 	}
 	return ports
+}
+
+// announcement is what the server says about itself on the LAN; nothing
+// while the web subsystem has no port.
+func (h *Host) announcement() (discovery.Announcement, bool) {
+	port := h.web.HTTPSPort()
+	if port == 0 {
+		return discovery.Announcement{}, false
+	}
+	current := h.core.settings.Current()
+	return discovery.Announcement{
+		Name: current.ServerName, Port: port, ServerID: h.core.serverID, Path: "/",
+		Guests: current.GuestsAllowed, CertSHA: h.certs.Info().SHA256, CASHA: h.certs.CASHA256(),
+		Address: h.ports().Address,
+	}, true
 }
 
 // Stop stops every subsystem in reverse order, lets requests in flight

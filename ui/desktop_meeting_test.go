@@ -43,7 +43,7 @@ func TestDesktopMeetsABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(bin, "--data", d.data, "--port", strconv.Itoa(d.port), "--http-port", "-1", "--log-level", "warn", "--ice-loopback")
+	cmd := exec.Command(bin, "--no-discovery", "--data", d.data, "--port", strconv.Itoa(d.port), "--http-port", "-1", "--log-level", "warn", "--ice-loopback")
 	cmd.Env = append(os.Environ(), "DISPLAY="+d.display, "LANG=en_US.UTF-8",
 		"XDG_CONFIG_HOME="+filepath.Join(d.home, "config"), "XDG_DATA_HOME="+filepath.Join(d.home, "share"),
 		"XDG_CACHE_HOME="+filepath.Join(d.home, "cache"), "DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=",

@@ -71,7 +71,7 @@ func newDesktop(t *testing.T, bin, display string) *desktopRun {
 func (d *desktopRun) run(t *testing.T, shot string, after int, env []string, busy ...func()) {
 	t.Helper()
 	_ = os.Remove(shot)
-	cmd := exec.Command(d.bin, "--data", d.data, "--port", strconv.Itoa(d.port), "--http-port", "-1", "--log-level", "warn")
+	cmd := exec.Command(d.bin, "--no-discovery", "--data", d.data, "--port", strconv.Itoa(d.port), "--http-port", "-1", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "DISPLAY="+d.display, "LANG=en_US.UTF-8",
 		"XDG_CONFIG_HOME="+filepath.Join(d.home, "config"), "XDG_DATA_HOME="+filepath.Join(d.home, "share"),
 		"XDG_CACHE_HOME="+filepath.Join(d.home, "cache"), "DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=",

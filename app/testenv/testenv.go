@@ -98,8 +98,9 @@ var (
 	setupLink = regexp.MustCompile(`(https://\S+/setup/\S+)`)
 )
 
-// StartServer runs `parley serve --data dir args...` and waits until it
-// prints where it listens.
+// StartServer runs `parley serve --data dir args...` on this machine and
+// waits until it prints where it listens. Discovery is off: mDNS must not
+// reach the machine's real network.
 func StartServer(t testing.TB, dir string, args ...string) *Server {
 	t.Helper()
 	s, err := LaunchServer(t, dir, args...)
@@ -114,8 +115,23 @@ func StartServer(t testing.TB, dir string, args ...string) *Server {
 // before it is up, with everything it printed.
 func LaunchServer(t testing.TB, dir string, args ...string) (*Server, error) {
 	t.Helper()
-	bin := Parley(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--log-level", "warn"}, args...)...)
+	return launch(t, exec.Command(Parley(t), append([]string{"serve", "--no-discovery", "--data", dir, "--log-level", "warn"}, args...)...), dir)
+}
+
+// StartServerOn runs `parley serve` on a host of a test LAN, discovery on.
+func StartServerOn(t testing.TB, host *Host, dir string, args ...string) *Server {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", host.Name, Parley(t), "serve", "--data", dir, "--log-level", "warn"}, args...)...)
+	s, err := launch(t, cmd, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Kill() })
+	return s
+}
+
+func launch(t testing.TB, cmd *exec.Cmd, dir string) (*Server, error) {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

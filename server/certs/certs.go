@@ -158,6 +158,10 @@ func (m *Manager) CACertPEM() []byte {
 	return bytes.Clone(m.caPEM)
 }
 
+// CASHA256 is the lowercase hex SHA-256 of the local CA certificate, the
+// fingerprint a joining app checks the downloaded /ca.crt against.
+func (m *Manager) CASHA256() string { return fingerprint(m.ca.Raw) }
+
 // CACert returns the local CA certificate. Callers must not modify it.
 func (m *Manager) CACert() *x509.Certificate {
 	return m.ca

@@ -1,0 +1,191 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/grandcat/zeroconf"
+)
+
+// Server is a Parley server found on the network.
+type Server struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"` // the instance name: the display name, numbered on a conflict
+	Addresses []string  `json:"addresses"`
+	Port      int       `json:"port"`
+	Version   string    `json:"version"`
+	Path      string    `json:"path"`
+	Guests    bool      `json:"guests"`
+	CertSHA   string    `json:"cert_sha256"`
+	CASHA     string    `json:"ca_sha256"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// URL is the address of the server's first announced address.
+func (s Server) URL() string {
+	host := "localhost"
+	if len(s.Addresses) > 0 {
+		host = s.Addresses[0]
+	}
+	path := s.Path
+	if path == "" {
+		path = "/"
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(s.Port)) + path
+}
+
+// Timings of browsing. A server is dropped when it said goodbye or was not
+// heard for expireRounds rounds (it left without goodbye: switched off,
+// unplugged).
+const (
+	roundEvery   = 3 * time.Second
+	listenFor    = 2 * time.Second
+	expireRounds = 2
+)
+
+// Browser keeps a live list of the servers on the network.
+type Browser struct {
+	logger   *slog.Logger
+	onChange func([]Server)
+
+	mu      sync.Mutex
+	servers map[string]*Server // by server id (or instance name without one)
+	heard   map[string]int     // the round each was last heard in
+}
+
+// NewBrowser returns a browser that calls onChange (if not nil) with the
+// whole list whenever it changes.
+func NewBrowser(onChange func([]Server), logger *slog.Logger) *Browser {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Browser{logger: logger, onChange: onChange, servers: map[string]*Server{}, heard: map[string]int{}}
+}
+
+// Servers is the list now, by name.
+func (b *Browser) Servers() []Server {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.listLocked()
+}
+
+func (b *Browser) listLocked() []Server {
+	list := make([]Server, 0, len(b.servers))
+	for _, s := range b.servers {
+		copied := *s
+		copied.Addresses = slices.Clone(s.Addresses)
+		list = append(list, copied)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name || list[i].Name == list[j].Name && list[i].ID < list[j].ID })
+	return list
+}
+
+// ErrNoMulticast is returned when no interface can carry mDNS.
+var ErrNoMulticast = fmt.Errorf("no multicast-capable network interface: servers on the network cannot be found; type the server's address")
+
+// Run browses until ctx ends: a round of queries every few seconds, which
+// both finds new servers and notices those that went away.
+func (b *Browser) Run(ctx context.Context) error {
+	for round := 1; ; round++ {
+		ifaces, _ := multicastInterfaces()
+		if len(ifaces) == 0 {
+			return ErrNoMulticast
+		}
+		if err := b.round(ctx, round, ifaces); err != nil && ctx.Err() == nil {
+			b.logger.Warn("discovery: browse", slog.Any("error", err))
+		}
+		b.expire(round)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(roundEvery - listenFor):
+		}
+	}
+}
+
+// round asks the network once and listens for the answers.
+func (b *Browser) round(ctx context.Context, round int, ifaces []net.Interface) error {
+	resolver, err := zeroconf.NewResolver(zeroconf.SelectIfaces(ifaces), zeroconf.SelectIPTraffic(zeroconf.IPv4))
+	if err != nil {
+		return fmt.Errorf("browse: %w", err)
+	}
+	listenCtx, cancel := context.WithTimeout(ctx, listenFor)
+	defer cancel()
+	entries := make(chan *zeroconf.ServiceEntry, 32)
+	if err := resolver.Browse(listenCtx, ServiceType, domain, entries); err != nil {
+		return fmt.Errorf("browse: %w", err)
+	}
+	for {
+		select {
+		case entry, ok := <-entries:
+			if !ok {
+				return nil
+			}
+			b.heardFrom(entry, round)
+		case <-listenCtx.Done():
+			return nil
+		}
+	}
+}
+
+// heardFrom adds or refreshes a server; the same server heard on several
+// interfaces is one entry.
+func (b *Browser) heardFrom(entry *zeroconf.ServiceEntry, round int) {
+	text := parseText(entry.Text)
+	key := text[keyID]
+	if key == "" {
+		key = "name:" + entry.Instance
+	}
+	server := Server{ID: text[keyID], Name: entry.Instance, Port: entry.Port, Version: text[keyVersion], Path: text[keyPath],
+		Guests: text[keyGuests] == "1", CertSHA: text[keyCert], CASHA: text[keyCA], LastSeen: time.Now().UTC()}
+	for _, ip := range entry.AddrIPv4 {
+		server.Addresses = append(server.Addresses, ip.String())
+	}
+	for _, ip := range entry.AddrIPv6 {
+		server.Addresses = append(server.Addresses, ip.String())
+	}
+	b.mu.Lock()
+	old := b.servers[key]
+	if old != nil {
+		for _, addr := range old.Addresses {
+			if !slices.Contains(server.Addresses, addr) {
+				server.Addresses = append(server.Addresses, addr)
+			}
+		}
+	}
+	sort.Strings(server.Addresses)
+	changed := old == nil || old.Name != server.Name || old.Port != server.Port || !slices.Equal(old.Addresses, server.Addresses) ||
+		old.CertSHA != server.CertSHA || old.CASHA != server.CASHA || old.Guests != server.Guests
+	b.servers[key] = &server
+	b.heard[key] = round
+	list := b.listLocked()
+	b.mu.Unlock()
+	if changed && b.onChange != nil {
+		b.onChange(list)
+	}
+}
+
+// expire drops servers not heard for expireRounds rounds.
+func (b *Browser) expire(round int) {
+	b.mu.Lock()
+	changed := false
+	for key, last := range b.heard {
+		if round-last >= expireRounds {
+			delete(b.servers, key)
+			delete(b.heard, key)
+			changed = true
+		}
+	}
+	list := b.listLocked()
+	b.mu.Unlock()
+	if changed && b.onChange != nil {
+		b.onChange(list)
+	}
+}
