@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -180,6 +181,7 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	}
 	h.certs, err = certs.Open(filepath.Join(dir, "tls"), certs.Options{
 		Organization: "Parley (" + h.core.settings.Current().ServerName + ")",
+		Names:        h.certificateNames,
 		Logger:       h.logger,
 	})
 	if err != nil {
@@ -231,6 +233,10 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 			h.web.Forget()
 			h.supervisor.Restart(h.web.Name())
 		}
+		if before.BaseURL != after.BaseURL {
+			// The certificate must cover the name in the new base URL.
+			h.supervisor.Restart(tlsService)
+		}
 	})
 	if err := h.supervisor.Start(ctx); err != nil {
 		h.logger.Warn("not every subsystem is running yet", slog.Any("error", err))
@@ -268,6 +274,17 @@ func (h *Host) ports() web.Ports {
 		ports.HTTPPort = opts.HTTPPort
 	}
 	return ports
+}
+
+// certificateNames are the names the generated certificate covers: this
+// machine's, and the one in the base URL, the name a company's DNS (an SRV
+// record's target) gives the server.
+func (h *Host) certificateNames() []string {
+	names := certs.DefaultNames()
+	if base, err := url.Parse(h.core.settings.Current().BaseURL); err == nil && base.Hostname() != "" && net.ParseIP(base.Hostname()) == nil {
+		names = append(names, base.Hostname())
+	}
+	return names
 }
 
 // announcement is what the server says about itself on the LAN; nothing

@@ -76,7 +76,10 @@ type certificateService struct {
 	db    *store.DB
 }
 
-func (s *certificateService) Name() string { return "tls" }
+// tlsService is the certificate subsystem's name.
+const tlsService = "tls"
+
+func (s *certificateService) Name() string { return tlsService }
 
 // refreshEvery is how often addresses and expiry are checked.
 const refreshEvery = 10 * time.Minute

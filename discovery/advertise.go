@@ -26,7 +26,7 @@ const (
 	// another host taking it too (two hosts started together).
 	conflictEvery = 30 * time.Second
 	// lookupFor is how long a name check listens for answers.
-	lookupFor = 1500 * time.Millisecond
+	lookupFor   = 1500 * time.Millisecond
 	maxAttempts = 30
 )
 

@@ -83,7 +83,9 @@ func (b *Browser) listLocked() []Server {
 		copied.Addresses = slices.Clone(s.Addresses)
 		list = append(list, copied)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name || list[i].Name == list[j].Name && list[i].ID < list[j].ID })
+	sort.Slice(list, func(i, j int) bool {
+		return list[i].Name < list[j].Name || list[i].Name == list[j].Name && list[i].ID < list[j].ID
+	})
 	return list
 }
 

@@ -3,12 +3,11 @@ package discovery
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/parleyhq/parley/app/testenv"
 )
 
 func TestDomainOf(t *testing.T) {
@@ -37,58 +36,11 @@ func TestDomainOf(t *testing.T) {
 	}
 }
 
-// zone is what the test DNS server answers: SRV records by owner name.
-type zone map[string][]*dns.SRV
-
-// startDNS serves zone on a loopback UDP port and returns a resolver that
-// asks only it.
-func startDNS(t *testing.T, records zone) *net.Resolver {
-	t.Helper()
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		reply := new(dns.Msg)
-		reply.SetReply(req)
-		reply.Authoritative = true
-		question := req.Question[0]
-		found, known := records[strings.ToLower(question.Name)]
-		switch {
-		case !known:
-			reply.Rcode = dns.RcodeNameError
-		case question.Qtype == dns.TypeSRV:
-			for _, rr := range found {
-				reply.Answer = append(reply.Answer, rr)
-			}
-		}
-		_ = w.WriteMsg(reply)
-	})
-	server := &dns.Server{PacketConn: conn, Handler: handler}
-	started := make(chan struct{})
-	server.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = server.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = server.Shutdown() })
-	address := conn.LocalAddr().String()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", address)
-	}}
-}
-
-func srv(owner string, priority, weight, port uint16, target string) *dns.SRV {
-	return &dns.SRV{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: 60},
-		Priority: priority, Weight: weight, Port: port, Target: target}
-}
-
 func TestTargetsFollowPriority(t *testing.T) {
-	const owner = "_parley._tcp.example.test."
-	resolver := startDNS(t, zone{owner: {
-		srv(owner, 20, 0, 9443, "backup.example.test."),
-		srv(owner, 10, 5, 8443, "meet.example.test."),
-		srv(owner, 30, 0, 7443, "last.example.test."),
-	}})
+	resolver := testenv.StartDNS(t,
+		"_parley._tcp.example.test. 60 IN SRV 20 0 9443 backup.example.test.",
+		"_parley._tcp.example.test. 60 IN SRV 10 5 8443 meet.example.test.",
+		"_parley._tcp.example.test. 60 IN SRV 30 0 7443 last.example.test.")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Weights choose among equal priorities at random; priorities never
@@ -113,11 +65,9 @@ func TestTargetsFollowPriority(t *testing.T) {
 }
 
 func TestTargetsWeightsWithinPriority(t *testing.T) {
-	const owner = "_parley._tcp.example.test."
-	resolver := startDNS(t, zone{owner: {
-		srv(owner, 10, 90, 8443, "heavy.example.test."),
-		srv(owner, 10, 10, 8443, "light.example.test."),
-	}})
+	resolver := testenv.StartDNS(t,
+		"_parley._tcp.example.test. 60 IN SRV 10 90 8443 heavy.example.test.",
+		"_parley._tcp.example.test. 60 IN SRV 10 10 8443 light.example.test.")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	first := map[string]int{}
@@ -137,7 +87,7 @@ func TestTargetsWeightsWithinPriority(t *testing.T) {
 }
 
 func TestTargetsWithoutRecordFallBack(t *testing.T) {
-	resolver := startDNS(t, zone{})
+	resolver := testenv.StartDNS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	targets, err := Targets(ctx, resolver, "norecord.test")
@@ -153,8 +103,7 @@ func TestTargetsWithoutRecordFallBack(t *testing.T) {
 }
 
 func TestTargetsServiceDeclaredAbsent(t *testing.T) {
-	const owner = "_parley._tcp.example.test."
-	resolver := startDNS(t, zone{owner: {srv(owner, 0, 0, 0, ".")}})
+	resolver := testenv.StartDNS(t, "_parley._tcp.example.test. 60 IN SRV 0 0 0 .")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	targets, err := Targets(ctx, resolver, "example.test")
@@ -167,7 +116,7 @@ func TestTargetsServiceDeclaredAbsent(t *testing.T) {
 }
 
 func TestTargetsCancelled(t *testing.T) {
-	resolver := startDNS(t, zone{})
+	resolver := testenv.StartDNS(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Targets(ctx, resolver, "example.test"); !errors.Is(err, context.Canceled) {

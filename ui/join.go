@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -27,11 +28,13 @@ import (
 // the address, makes sure the server is who it was (trust on first use of
 // its certificate authority), then signs in or goes on as a guest.
 type JoinModel struct {
-	trust  *truststore.Store
-	Target address.Target
+	trust    *truststore.Store
+	resolver *net.Resolver // nil: the system's
+	Target   address.Target
 
 	ca        []byte // the CA that verifies the server; nil: the system's roots
 	pendingCA []byte // a CA shown by the server that the user has not trusted yet
+	pendingID string // the id of the discovered server pendingCA is for
 	status    client.Status
 }
 
@@ -52,18 +55,28 @@ func (m *JoinModel) ServerName() string { return m.status.Server.Name }
 
 // Connect reads the address and reaches the server. It returns a question
 // when the user must decide whether to trust the server; nil when the
-// server is verified and ready for signing in.
+// server is verified and ready for signing in. A company domain or an
+// e-mail address is looked up in DNS first (SRV records).
 func (m *JoinModel) Connect(ctx context.Context, input string) (*TrustQuestion, error) {
+	m.ca, m.pendingCA, m.pendingID = nil, nil, ""
+	if domain, ok := isDomainInput(input); ok {
+		return m.connectDomain(ctx, domain)
+	}
 	target, err := address.ParseServer(input)
 	if err != nil {
 		return nil, fieldError("address", sentence(err.Error()))
 	}
-	m.Target, m.ca, m.pendingCA = target, nil, nil
-	base, where := target.BaseURL(), target.HostPort()
+	m.Target = target
+	return m.connectTarget(ctx)
+}
+
+// connectTarget reaches the server at m.Target, trusting it on first use.
+func (m *JoinModel) connectTarget(ctx context.Context) (*TrustQuestion, error) {
+	base, where := m.Target.BaseURL(), m.Target.HostPort()
 
 	// A certificate the system trusts (uploaded by the administrator)
 	// needs no question.
-	err = m.probe(ctx, nil)
+	err := m.probe(ctx, nil)
 	if err == nil || !isCertificateError(err) {
 		return nil, err
 	}
@@ -81,7 +94,7 @@ func (m *JoinModel) Connect(ctx context.Context, input string) (*TrustQuestion, 
 			return nil, err
 		}
 	}
-	ca, err := client.FetchCA(ctx, base)
+	ca, err := client.FetchCA(ctx, base, client.Options{Resolver: m.resolver})
 	if err != nil {
 		return nil, err
 	}
@@ -118,13 +131,18 @@ func (m *JoinModel) Trust(ctx context.Context) error {
 	if err := m.trust.Remember(m.Target.HostPort(), m.status.Server.Name, m.pendingCA); err != nil {
 		return err
 	}
-	m.ca, m.pendingCA = m.pendingCA, nil
+	if m.pendingID != "" {
+		if err := m.trust.Remember(serverIDKey(m.pendingID), m.status.Server.Name, m.pendingCA); err != nil {
+			return err
+		}
+	}
+	m.ca, m.pendingCA, m.pendingID = m.pendingCA, nil, ""
 	return nil
 }
 
 // probe reads the server's status, verifying it with ca.
 func (m *JoinModel) probe(ctx context.Context, ca []byte) error {
-	c, err := client.New(m.Target.BaseURL(), client.Options{CACertPEM: ca, Timeout: 15 * time.Second})
+	c, err := client.New(m.Target.BaseURL(), client.Options{CACertPEM: ca, Timeout: 15 * time.Second, Resolver: m.resolver})
 	if err != nil {
 		return err
 	}
@@ -149,7 +167,7 @@ func isCertificateError(err error) bool {
 }
 
 func (m *JoinModel) newClient() (*client.Client, error) {
-	return client.New(m.Target.BaseURL(), client.Options{CACertPEM: m.ca})
+	return client.New(m.Target.BaseURL(), client.Options{CACertPEM: m.ca, Resolver: m.resolver})
 }
 
 // SignIn signs in with an account of the server.

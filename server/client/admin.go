@@ -46,15 +46,15 @@ func (c *Client) Close() { c.http.CloseIdleConnections() }
 // FetchCA downloads a server's CA certificate (GET /ca.crt) WITHOUT
 // verifying the server: the first step of trusting a server on first use.
 // The caller must show the certificate's fingerprint and ask before
-// trusting it. The answer must be one PEM CA certificate.
-func FetchCA(ctx context.Context, baseURL string) ([]byte, error) {
+// trusting it. The answer must be one PEM CA certificate. Of opts, only
+// the resolver counts.
+func FetchCA(ctx context.Context, baseURL string, opts Options) ([]byte, error) {
 	base, err := url.Parse(baseURL)
 	if err != nil || base.Scheme != "https" || base.Host == "" {
 		return nil, fmt.Errorf("server address %q must look like https://host:port/", baseURL)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
 	// Nothing is trusted yet: the user checks the fingerprint instead.
-	transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true} //nolint:gosec // trust on first use
+	transport := opts.transport(&tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}) //nolint:gosec // trust on first use
 	httpClient := &http.Client{Transport: transport, Timeout: 15 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer httpClient.CloseIdleConnections()

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -32,6 +33,20 @@ type Options struct {
 	Cookies bool
 	// Timeout bounds each request; 0 means 30 seconds.
 	Timeout time.Duration
+	// Resolver looks up host names; nil means the system's.
+	Resolver *net.Resolver
+}
+
+// transport is the HTTP transport for a server, with the TLS settings
+// given and opts' resolver.
+func (opts Options) transport(tlsConfig *tls.Config) *http.Transport {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsConfig
+	if opts.Resolver != nil {
+		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Resolver: opts.Resolver}
+		transport.DialContext = dialer.DialContext
+	}
+	return transport
 }
 
 // Client calls one server.
@@ -51,8 +66,7 @@ func New(baseURL string, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("server address %q must look like https://host:port/", baseURL)
 	}
 	base.Path = "/"
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	transport := opts.transport(&tls.Config{MinVersion: tls.VersionTLS12})
 	if opts.CACertPEM != nil {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(opts.CACertPEM) {
