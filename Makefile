@@ -7,9 +7,12 @@ LDFLAGS := -X github.com/parleyhq/parley/app.Version=$(VERSION)
 BIN     := bin/parley
 
 # Programs the build and the tests use, as command:debian-package. The
-# desktop window's tests run the app under Xvfb.
+# desktop window's tests run the app under Xvfb; the discovery tests run
+# avahi (a third-party mDNS client) inside network namespaces, never on
+# this machine's network, so deps keeps the system's avahi from starting.
 DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr \
-	pkg-config:pkg-config Xvfb:xvfb
+	pkg-config:pkg-config Xvfb:xvfb ping:iputils-ping sysctl:procps mount:mount \
+	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus
 
 # Headers the desktop app is built against, as file:debian-package: the
 # window (Fyne: OpenGL and X11 through GLFW), and VP8 (libvpx) and Opus
@@ -46,8 +49,24 @@ deps:
 	  fi; \
 	  echo "Installing:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  guard=""; \
+	  case " $$missing " in *" avahi-daemon "*) \
+	    if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	      guard=1; printf '#!/bin/sh\n[ "$$1" = avahi-daemon ] && exit 101\nexit 0\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null; \
+	      $$sudo chmod 755 /usr/sbin/policy-rc.d; \
+	    fi;; \
+	  esac; \
 	  $$sudo apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; status=$$?; \
+	  if [ -n "$$guard" ]; then \
+	    $$sudo rm -f /usr/sbin/policy-rc.d; \
+	    if command -v systemctl >/dev/null 2>&1; then \
+	      $$sudo systemctl mask avahi-daemon.service avahi-daemon.socket >/dev/null 2>&1 || true; \
+	    fi; \
+	    echo "avahi-daemon is installed for the tests, which run it only inside their own network namespaces;"; \
+	    echo "it is kept from starting on this machine's network (systemctl unmask avahi-daemon to undo)."; \
+	  fi; \
+	  [ "$$status" = 0 ] || exit $$status; \
 	fi
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/" >&2; exit 1; }
 

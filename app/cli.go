@@ -54,6 +54,8 @@ Usage:
   parley [flags]                 open the desktop app (headless: run the server)
   parley serve [flags]           run the server without a window
   parley version                 print the version
+  parley find [DOMAIN|EMAIL]     list the Parley servers on the local network,
+                                 or those a domain's DNS (SRV) points at
   parley user add LOGIN [flags]  create an account (asks for its password)
   parley user list               list accounts
   parley user passwd LOGIN       set an account's password
@@ -76,6 +78,8 @@ func (c *command) run(args []string) error {
 		return nil
 	case "user":
 		return c.user(args[1:])
+	case "find":
+		return c.find(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, usage)
 		return nil

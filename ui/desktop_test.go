@@ -140,7 +140,7 @@ func (d *desktopRun) activity(t *testing.T) {
 	var ca []byte
 	for {
 		var err error
-		if ca, err = client.FetchCA(ctx, base); err == nil {
+		if ca, err = client.FetchCA(ctx, base, client.Options{}); err == nil {
 			break
 		}
 		if ctx.Err() != nil {
