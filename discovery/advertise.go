@@ -133,11 +133,11 @@ func (a *Advertiser) register(ctx context.Context, ann Announcement, key string,
 			a.logger.Info("discovery: name taken on the network, trying another", slog.String("name", name))
 			continue
 		}
-		parley, err := zeroconf.RegisterProxy(name, ServiceType, domain, ann.Port, host, addresses, ann.text(), ifaces)
+		parley, err := zeroconf.RegisterProxy(escapeLabel(name), ServiceType, domain, ann.Port, host, addresses, ann.text(), ifaces)
 		if err != nil {
 			return nil, fmt.Errorf("announce %s: %w", ServiceType, err)
 		}
-		web, err := zeroconf.RegisterProxy(name, webService, domain, ann.Port, host, addresses, []string{keyPath + "=" + pathOf(ann)}, ifaces)
+		web, err := zeroconf.RegisterProxy(escapeLabel(name), webService, domain, ann.Port, host, addresses, []string{keyPath + "=" + pathOf(ann)}, ifaces)
 		if err != nil {
 			parley.Shutdown()
 			return nil, fmt.Errorf("announce %s: %w", webService, err)
@@ -189,7 +189,7 @@ func (a *Advertiser) holders(ctx context.Context, name string, ifaces []net.Inte
 	lookupCtx, cancel := context.WithTimeout(ctx, lookupFor)
 	defer cancel()
 	entries := make(chan *zeroconf.ServiceEntry, 16)
-	if err := resolver.Lookup(lookupCtx, name, ServiceType, domain, entries); err != nil {
+	if err := resolver.Lookup(lookupCtx, escapeLabel(name), ServiceType, domain, entries); err != nil {
 		return nil, fmt.Errorf("look for %q on the network: %w", name, err)
 	}
 	found := holderSet{}

@@ -95,11 +95,14 @@ var ErrNoMulticast = fmt.Errorf("no multicast-capable network interface: servers
 // Run browses until ctx ends: a round of queries every few seconds, which
 // both finds new servers and notices those that went away.
 func (b *Browser) Run(ctx context.Context) error {
+	goodbyes := &goodbyeListener{browser: b}
+	defer goodbyes.stop()
 	for round := 1; ; round++ {
 		ifaces, _ := multicastInterfaces()
 		if len(ifaces) == 0 {
 			return ErrNoMulticast
 		}
+		goodbyes.on(ctx, ifaces)
 		if err := b.round(ctx, round, ifaces); err != nil && ctx.Err() == nil {
 			b.logger.Warn("discovery: browse", slog.Any("error", err))
 		}
@@ -143,9 +146,9 @@ func (b *Browser) heardFrom(entry *zeroconf.ServiceEntry, round int) {
 	text := parseText(entry.Text)
 	key := text[keyID]
 	if key == "" {
-		key = "name:" + entry.Instance
+		key = "name:" + unescapeLabel(entry.Instance)
 	}
-	server := Server{ID: text[keyID], Name: entry.Instance, Port: entry.Port, Version: text[keyVersion], Path: text[keyPath],
+	server := Server{ID: text[keyID], Name: unescapeLabel(entry.Instance), Port: entry.Port, Version: text[keyVersion], Path: text[keyPath],
 		Guests: text[keyGuests] == "1", CertSHA: text[keyCert], CASHA: text[keyCA], LastSeen: time.Now().UTC()}
 	for _, ip := range entry.AddrIPv4 {
 		server.Addresses = append(server.Addresses, ip.String())
@@ -189,5 +192,58 @@ func (b *Browser) expire(round int) {
 	b.mu.Unlock()
 	if changed && b.onChange != nil {
 		b.onChange(list)
+	}
+}
+
+// withdraw drops the server announced under instance: it said goodbye.
+func (b *Browser) withdraw(instance string) {
+	b.mu.Lock()
+	changed := false
+	for key, s := range b.servers {
+		if s.Name == instance {
+			delete(b.servers, key)
+			delete(b.heard, key)
+			changed = true
+		}
+	}
+	list := b.listLocked()
+	b.mu.Unlock()
+	if changed && b.onChange != nil {
+		b.onChange(list)
+	}
+}
+
+// goodbyeListener keeps one listenForGoodbyes running on the interfaces
+// of the moment.
+type goodbyeListener struct {
+	browser *Browser
+	ifaces  string // the interfaces it listens on
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// on listens on ifaces, starting over when they changed.
+func (g *goodbyeListener) on(ctx context.Context, ifaces []net.Interface) {
+	names := interfaceNames(ifaces)
+	if g.cancel != nil && names == g.ifaces {
+		return
+	}
+	g.stop()
+	listenCtx, cancel := context.WithCancel(ctx)
+	g.ifaces, g.cancel, g.done = names, cancel, make(chan struct{})
+	go func() {
+		defer close(g.done)
+		if err := listenForGoodbyes(listenCtx, ifaces, g.browser.withdraw); err != nil {
+			// Servers that leave then go at expiry instead.
+			g.browser.logger.Warn("discovery: browse", slog.Any("error", err))
+		}
+	}()
+}
+
+func (g *goodbyeListener) stop() {
+	if g.cancel != nil {
+		g.cancel()
+		<-g.done
+		g.cancel = nil
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/miekg/dns"
 )
 
 func TestInstanceNameNumbersAndFits(t *testing.T) {
@@ -40,4 +42,82 @@ func TestAnnouncementText(t *testing.T) {
 	if got := parseText([]string{"novalue", "k=v=w"}); got["k"] != "v=w" || len(got) != 1 {
 		t.Errorf("parseText = %v", got)
 	}
+}
+
+// Instance names go through miekg/dns's text form both ways.
+func TestInstanceNamesRoundTripThroughDNS(t *testing.T) {
+	for _, name := range []string{"Office", "Office (2)", "Zoé's office", `a.b; "c" @d \e`, "tab\there"} {
+		wire := make([]byte, 512)
+		fqdn := escapeLabel(name) + "." + ServiceType + "." + domain
+		end, err := dns.PackDomainName(fqdn, wire, 0, nil, false)
+		if err != nil {
+			t.Fatalf("%q: pack %q: %v", name, fqdn, err)
+		}
+		if int(wire[0]) != len(name) || string(wire[1:1+len(name)]) != name {
+			t.Errorf("%q: the first label on the wire is %q", name, wire[1:1+int(wire[0])])
+		}
+		printed, _, err := dns.UnpackDomainName(wire[:end], 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if printed != fqdn {
+			t.Errorf("%q: printed back as %q, escaped as %q", name, printed, fqdn)
+		}
+		label := strings.TrimSuffix(printed, "."+ServiceType+"."+domain)
+		if got := unescapeLabel(label); got != name {
+			t.Errorf("%q: unescaped back as %q", name, got)
+		}
+	}
+}
+
+func goodbyePacket(t testing.TB, instance string, ttl uint32) []byte {
+	service := ServiceType + "." + domain
+	msg := new(dns.Msg)
+	msg.Response = true
+	msg.Answer = []dns.RR{
+		&dns.PTR{Hdr: dns.RR_Header{Name: service, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl}, Ptr: escapeLabel(instance) + "." + service},
+		&dns.PTR{Hdr: dns.RR_Header{Name: "_other._tcp.local.", Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl}, Ptr: "x._other._tcp.local."},
+	}
+	packet, err := msg.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return packet
+}
+
+func TestGoodbyesNameTheWithdrawnServer(t *testing.T) {
+	if got := withdrawn(goodbyePacket(t, "Office (2)", 0)); len(got) != 1 || got[0] != "Office (2)" {
+		t.Errorf("goodbye = %q", got)
+	}
+	if got := withdrawn(goodbyePacket(t, "Office", 120)); len(got) != 0 {
+		t.Errorf("an announcement read as a goodbye: %q", got)
+	}
+	if got := withdrawn([]byte("not dns")); got != nil {
+		t.Errorf("garbage = %q", got)
+	}
+}
+
+func FuzzWithdrawn(f *testing.F) {
+	f.Add(goodbyePacket(f, "Office", 0))
+	f.Add(goodbyePacket(f, "Zoé's office (3)", 0))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, packet []byte) {
+		for _, name := range withdrawn(packet) {
+			if name == "" {
+				t.Error("an empty instance name")
+			}
+		}
+	})
+}
+
+func FuzzUnescapeLabel(f *testing.F) {
+	for _, seed := range []string{"Office", `Office\ \(2\)`, `Zo\195\169`, `\`, `\99`, `\999x`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if got := unescapeLabel(escapeLabel(text)); got != text {
+			t.Errorf("escape then unescape %q = %q", text, got)
+		}
+		_ = unescapeLabel(text)
+	})
 }
