@@ -42,46 +42,6 @@ func caSHA256Of(t *testing.T, dataDir string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// subsystemOn asks a server in a namespace for its status, from inside
-// that namespace, and returns one subsystem's health.
-func subsystemOn(t *testing.T, ctx context.Context, host *testenv.Host, s *testenv.Server, name string) supervisor.Health {
-	t.Helper()
-	curl := testenv.RequireTool(t, "curl", "curl")
-	out, err := host.Command(ctx, curl, "--silent", "--show-error", "--cacert", filepath.Join(s.DataDir, "tls", "ca.crt"),
-		fmt.Sprintf("https://127.0.0.1:%d/api/v1/status", s.Port)).Output()
-	if err != nil {
-		t.Fatalf("status of the server on %s: %v", host.Name, err)
-	}
-	var status struct{ Subsystems []supervisor.Health }
-	if err := json.Unmarshal(out, &status); err != nil {
-		t.Fatalf("status %s: %v", out, err)
-	}
-	for _, health := range status.Subsystems {
-		if health.Name == name {
-			return health
-		}
-	}
-	t.Fatalf("no subsystem %q in %s", name, out)
-	return supervisor.Health{}
-}
-
-// waitForAnnouncement waits until the server's discovery subsystem runs,
-// and returns its note ("announcing "Office" on ...").
-func waitForAnnouncement(t *testing.T, ctx context.Context, host *testenv.Host, s *testenv.Server) string {
-	t.Helper()
-	for {
-		health := subsystemOn(t, ctx, host, s, "discovery")
-		if health.State == supervisor.Running {
-			return health.Reason
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the server on %s does not announce itself: discovery is %s (%s)", host.Name, health.State, health.Reason)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 // watchEvent is one line of `parley find --watch --json`.
 type watchEvent struct {
 	Event  string
@@ -161,11 +121,11 @@ func TestServersOnTheLAN(t *testing.T) {
 	testenv.SetSettings(t, dir1, map[string]any{"server_name": "Office", "guests_allowed": true})
 	testenv.SetSettings(t, dir2, map[string]any{"server_name": "Office", "guests_allowed": false})
 	first := testenv.StartServerOn(t, office1, dir1, "--http-port", "-1")
-	if note := waitForAnnouncement(t, ctx, office1, first); !strings.Contains(note, `"Office"`) {
+	if note := testenv.WaitForAnnouncement(t, ctx, office1, first); !strings.Contains(note, `"Office"`) {
 		t.Errorf("the first server's discovery note: %q", note)
 	}
 	second := testenv.StartServerOn(t, office2, dir2, "--http-port", "-1")
-	if note := waitForAnnouncement(t, ctx, office2, second); !strings.Contains(note, `"Office (2)"`) {
+	if note := testenv.WaitForAnnouncement(t, ctx, office2, second); !strings.Contains(note, `"Office (2)"`) {
 		t.Errorf("the second server named Office did not take another name: %q", note)
 	}
 
@@ -275,7 +235,7 @@ func TestDiscoveryWithoutMulticast(t *testing.T) {
 	}
 	s := testenv.StartServerOn(t, alone, t.TempDir(), "--http-port", "-1")
 	for {
-		health := subsystemOn(t, ctx, alone, s, "discovery")
+		health := testenv.SubsystemOn(t, ctx, alone, s, "discovery")
 		if health.State == supervisor.Degraded && strings.Contains(health.Reason, "no multicast-capable network interface") {
 			break
 		}
@@ -284,7 +244,7 @@ func TestDiscoveryWithoutMulticast(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if web := subsystemOn(t, ctx, alone, s, "web"); web.State != supervisor.Running {
+	if web := testenv.SubsystemOn(t, ctx, alone, s, "web"); web.State != supervisor.Running {
 		t.Errorf("web is %s (%s) without multicast", web.State, web.Reason)
 	}
 	out, err := alone.Command(ctx, testenv.Parley(t), "find").CombinedOutput()

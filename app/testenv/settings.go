@@ -17,7 +17,7 @@ import (
 func SetSettings(t testing.TB, dir string, patch map[string]any) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, dir, slog.Default())
+	db, err := store.Open(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("open the store in %s: %v", dir, err)
 	}
