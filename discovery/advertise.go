@@ -199,6 +199,11 @@ func (a *Advertiser) holders(ctx context.Context, name string, ifaces []net.Inte
 			if !ok {
 				return found, nil
 			}
+			// zeroconf v1.0.0's Lookup does not filter by instance:
+			// answers about every Parley server arrive.
+			if unescapeLabel(entry.Instance) != name {
+				continue
+			}
 			if id := parseText(entry.Text)[keyID]; id != "" {
 				found[id] = true
 			}

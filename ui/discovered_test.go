@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"fyne.io/fyne/v2/test"
 
 	"github.com/parleyhq/parley/app/testenv"
 	"github.com/parleyhq/parley/discovery"
@@ -170,5 +173,73 @@ func TestJoinAServerFoundOnTheLAN(t *testing.T) {
 	}
 	if second.Server.ID != first.Server.ID {
 		t.Errorf("the reinstalled server has id %s, was %s", second.Server.ID, first.Server.ID)
+	}
+}
+
+// listRoleEnv runs TestServerListOnTheLAN's app part, on a LAN host: the
+// server's name and its address (host:port), as JSON.
+const listRoleEnv = "PARLEY_UI_SERVER_LIST"
+
+// TestServerListOnTheLAN opens the start screen of the app on a
+// colleague's host: the server on the other host appears in "Servers on
+// your network", and Connect leads to signing in to it, its certificate
+// authority pinned without a question.
+func TestServerListOnTheLAN(t *testing.T) {
+	if role := os.Getenv(listRoleEnv); role != "" {
+		var want struct{ Name, Address string }
+		if err := json.Unmarshal([]byte(role), &want); err != nil {
+			t.Fatal(err)
+		}
+		chooseFromTheList(t, want.Name, want.Address)
+		return
+	}
+	lan := testenv.NewLAN(t, "10.77.42.0/24", "office", "desk")
+	office, desk := lan.Host("office"), lan.Host("desk")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	testenv.SetSettings(t, dir, map[string]any{"server_name": "Reception desk"})
+	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--data", dir); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	server := testenv.StartServerOn(t, office, dir, "--http-port", "-1")
+	testenv.WaitForAnnouncement(t, ctx, office, server)
+
+	role, _ := json.Marshal(map[string]string{"Name": "Reception desk", "Address": fmt.Sprintf("%s:%d", office.IP, server.Port)})
+	cmd := desk.Command(ctx, os.Args[0], "-test.run=^TestServerListOnTheLAN$", "-test.v", "-test.timeout=2m")
+	cmd.Env = append(os.Environ(), listRoleEnv+"="+string(role))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the app on %s: %v\n%s", desk.Name, err, out)
+	}
+	t.Logf("the app on %s:\n%s", desk.Name, out)
+}
+
+// chooseFromTheList is the app's part of TestServerListOnTheLAN.
+func chooseFromTheList(t *testing.T, name, address string) {
+	a := newUIApp(t)
+	s := newShell(a, Options{Version: "test", Logger: quiet, Discovery: true}, trustStoreIn(t))
+	t.Cleanup(s.shutdown)
+	a.Preferences().SetString(prefMode, "join") // the start screen, not hosting
+	a.run(func() { s.start(false) })
+	var listed string
+	eventually(t, "the server in the list", 5*time.Second, func() bool {
+		a.run(func() { listed = texts(s.win.Content()) })
+		return strings.Contains(listed, name+"\n") && strings.Contains(listed, address)
+	})
+	a.run(func() { test.Tap(button(t, s.win.Content(), "Connect")) })
+	eventually(t, "the sign-in screen", 30*time.Second, func() bool { return a.screen(s) == screenSignIn })
+	a.run(func() {
+		if dialog := topDialog(s.win); dialog != nil {
+			t.Errorf("a question was asked: %s", texts(dialog))
+		}
+		if text := texts(s.win.Content()); !strings.Contains(text, name) {
+			t.Errorf("the sign-in screen does not name %q:\n%s", name, text)
+		}
+	})
+	if pinned, ok, err := s.trust.Lookup(address); err != nil || !ok {
+		t.Errorf("nothing pinned for %s: %v", address, err)
+	} else {
+		t.Logf("pinned %s: %s", address, pinned.Fingerprint)
 	}
 }

@@ -219,29 +219,36 @@ func (s *shell) connect(v *startView) {
 		question, err = model.Connect(ctx, input)
 		return err
 	}, func(err error) {
-		if err != nil {
-			s.showStart()
-			s.showError("Parley could not connect", err)
-			return
-		}
-		s.app.Preferences().SetString(prefMode, "join")
-		s.app.Preferences().SetString(prefServer, strings.TrimSpace(input))
-		if question == nil {
-			s.showSignIn(model)
-			return
-		}
-		s.askTrust(question, func() {
-			s.showProgress("Connecting…", "Checking "+question.Address+" with the certificate authority you trusted.")
-			s.background(model.Trust, func(err error) {
-				if err != nil {
-					s.showStart()
-					s.showError("Parley could not connect", err)
-					return
-				}
-				s.showSignIn(model)
-			})
-		}, s.showStart)
+		s.connected(model, question, err, strings.TrimSpace(input))
 	})
+}
+
+// connected goes on once the server answered: to signing in, through the
+// trust question if there is one. remember is what the start screen
+// offers next time.
+func (s *shell) connected(model *JoinModel, question *TrustQuestion, err error, remember string) {
+	if err != nil {
+		s.showStart()
+		s.showError("Parley could not connect", err)
+		return
+	}
+	s.app.Preferences().SetString(prefMode, "join")
+	s.app.Preferences().SetString(prefServer, remember)
+	if question == nil {
+		s.showSignIn(model)
+		return
+	}
+	s.askTrust(question, func() {
+		s.showProgress("Connecting…", "Checking "+question.Address+" with the certificate authority you trusted.")
+		s.background(model.Trust, func(err error) {
+			if err != nil {
+				s.showStart()
+				s.showError("Parley could not connect", err)
+				return
+			}
+			s.showSignIn(model)
+		})
+	}, s.showStart)
 }
 
 // askTrust shows a server's CA fingerprint and asks whether to trust it,

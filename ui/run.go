@@ -32,6 +32,9 @@ type Options struct {
 	StartHost func(ctx context.Context) (Host, error)
 	Version   string
 	Logger    *slog.Logger
+	// Discovery lists the Parley servers on the LAN (mDNS) on the start
+	// screen.
+	Discovery bool
 }
 
 // appID names the app to the system (preferences, notifications); it is

@@ -69,6 +69,7 @@ type shell struct {
 	calls    *callRinger
 	meeting  MeetingView
 	trayUsed bool
+	lanStop  func() // stops browsing the LAN for the start screen
 }
 
 func newShell(a fyne.App, opts Options, trust *truststore.Store) *shell {
@@ -103,6 +104,9 @@ func (s *shell) start(hostNow bool) {
 
 // show puts a screen in the window.
 func (s *shell) show(name string, content fyne.CanvasObject) {
+	if name != screenStart {
+		s.stopBrowsingLAN()
+	}
 	s.screen = name
 	s.win.SetContent(content)
 }

@@ -25,7 +25,7 @@ type startView struct {
 func (s *shell) showStart() {
 	s.endSession()
 	v := &startView{address: widget.NewEntry(), addressErr: widget.NewLabel("")}
-	v.address.SetPlaceHolder("office-pc:8443, or paste a meeting link")
+	v.address.SetPlaceHolder("office-pc:8443, your company's domain, or a meeting link")
 	v.address.SetText(s.app.Preferences().String(prefServer))
 	v.addressErr.Importance = widget.DangerImportance
 	v.addressErr.Wrapping = fyne.TextWrapWord
@@ -48,12 +48,23 @@ func (s *shell) showStart() {
 			"guests join from a browser with a link. You manage accounts, meetings and settings here.")))
 	joinCard := card("Join a Parley server", "", container.NewBorder(nil,
 		container.NewVBox(v.address, v.addressErr, container.NewHBox(layout.NewSpacer(), v.join)), nil, nil,
-		wrapped("Connect to the Parley server of your office with its address, or paste a meeting link.")))
+		wrapped("Type your office's Parley server address, your company's domain or e-mail address, or paste a meeting link.")))
 	choices := container.NewGridWithColumns(2, minSize(0, 210, hostCard), minSize(0, 210, joinCard))
 	version := note("Parley " + s.opts.Version)
 	version.Alignment = fyne.TextAlignCenter
-	page := container.NewVBox(spacer(24), container.NewCenter(logo), title, tagline, spacer(16), choices, spacer(16), version)
+	page := container.NewVBox(spacer(24), container.NewCenter(logo), title, tagline, spacer(16), choices)
+	var servers *lanList
+	if s.opts.Discovery {
+		servers = newLANList(s.connectDiscovered)
+		page.Add(spacer(8))
+		page.Add(card("Servers on your network", "Parley servers on this network announce themselves here.", servers.box))
+	}
+	page.Add(spacer(16))
+	page.Add(version)
 	s.show(screenStart, container.NewVScroll(centered(860, container.NewPadded(page))))
+	if servers != nil {
+		s.browseLAN(servers)
+	}
 	s.win.Canvas().Focus(v.address)
 }
 

@@ -21,7 +21,8 @@ var desktop app.Desktop = func(opts app.Options) error {
 			}
 			return host, nil
 		},
-		Version: app.Version,
-		Logger:  opts.Logger,
+		Version:   app.Version,
+		Logger:    opts.Logger,
+		Discovery: opts.Discovery,
 	})
 }
