@@ -99,7 +99,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUpload$$' -fuzztime $(FUZZ_TIME) ./server/certs
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME) ./server/protocol
 	$(GO) test -run '^$$' -fuzz '^FuzzVP8Descriptor$$' -fuzztime $(FUZZ_TIME) ./media/sfu
-	$(GO) test -run '^$$' -fuzz '^FuzzWithdrawn$$' -fuzztime $(FUZZ_TIME) ./discovery
+	$(GO) test -run '^$$' -fuzz '^FuzzInstancesIn$$' -fuzztime $(FUZZ_TIME) ./discovery
 	$(GO) test -run '^$$' -fuzz '^FuzzUnescapeLabel$$' -fuzztime $(FUZZ_TIME) ./discovery
 
 clean:

@@ -208,22 +208,32 @@ func TestServersOnTheLAN(t *testing.T) {
 		t.Errorf("ordinary service browsers do not list the web pages:\n%s", web)
 	}
 
-	// Watching the network: both appear; the first stops (goodbye), the
-	// second is unplugged (expiry).
+	// Watching the network: all appear; one gets a new address, which it
+	// announces; the first Office stops (goodbye), the second is
+	// unplugged (expiry).
 	watch := startWatch(t, ctx, desk)
 	start := time.Now()
-	for _, name := range []string{"Office", "Office (2)"} {
+	for _, name := range []string{"Annex", "Office", "Office (2)"} {
 		if event := watch.next(t, name, 2*time.Second-time.Since(start)); event.Event != "up" {
 			t.Errorf("first event about %s: %+v", name, event)
 		}
+	}
+	const newAddress = "10.77.31.201"
+	if out, err := exec.Command("ip", "-n", annex.Name, "address", "add", newAddress+"/24", "dev", annex.Link).CombinedOutput(); err != nil {
+		t.Fatalf("add an address: %v %s", err, out)
+	}
+	// The advertiser compares its interfaces every ten seconds. The
+	// server stays in the list meanwhile: no "gone" first.
+	if event := watch.next(t, "Annex", 15*time.Second); event.Event != "up" || !slices.Contains(event.Server.Addresses, newAddress) {
+		t.Errorf("after a new address: %+v", event)
 	}
 	stopCtx, stopCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer stopCancel()
 	if err := first.Stop(stopCtx); err != nil {
 		t.Fatalf("stop the first server: %v\n%s", err, first.Output())
 	}
-	// Its goodbye removes it at once, not at expiry.
-	if event := watch.next(t, "Office", 2*time.Second); event.Event != "gone" {
+	// Its goodbye removes it within a second or so, not at expiry.
+	if event := watch.next(t, "Office", 3*time.Second); event.Event != "gone" {
 		t.Errorf("after the first server stopped: %+v", event)
 	}
 	lan.Disconnect("office2")

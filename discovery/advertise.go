@@ -80,9 +80,16 @@ func (a *Advertiser) Serve(ctx context.Context, st Reporter) error {
 				conflict = a.outranked(ctx, active, ifaces)
 			}
 			if active == nil || active.key != key || conflict {
+				// A new address or port keeps the name this server holds,
+				// without asking the network again, so that the new
+				// announcement follows the goodbye at once.
+				held := ""
+				if active != nil && !conflict {
+					held = active.instance
+				}
 				active.stop()
 				var err error
-				if active, err = a.register(ctx, announcement, key, ifaces, addresses); err != nil {
+				if active, err = a.register(ctx, announcement, key, ifaces, addresses, held); err != nil {
 					if ctx.Err() != nil {
 						return nil
 					}
@@ -118,20 +125,23 @@ func (r *registration) stop() {
 }
 
 // register announces under the first free name: DNS-SD's rule is that a
-// name another host uses gets a number, "Office (2)".
-func (a *Advertiser) register(ctx context.Context, ann Announcement, key string, ifaces []net.Interface, addresses []string) (*registration, error) {
+// name another host uses gets a number, "Office (2)". held is a name this
+// server announced until now, free by definition.
+func (a *Advertiser) register(ctx context.Context, ann Announcement, key string, ifaces []net.Interface, addresses []string, held string) (*registration, error) {
 	// A host name of our own: two servers on one machine, or behind one
 	// name, must not answer for each other's addresses.
 	host := "parley-" + shortID(ann.ServerID)
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		name := instanceName(ann.Name, attempt)
-		others, err := a.holders(ctx, name, ifaces)
-		if err != nil {
-			return nil, err
-		}
-		if others.takenBy(ann.ServerID) {
-			a.logger.Info("discovery: name taken on the network, trying another", slog.String("name", name))
-			continue
+		if name != held {
+			others, err := a.holders(ctx, name, ifaces)
+			if err != nil {
+				return nil, err
+			}
+			if others.takenBy(ann.ServerID) {
+				a.logger.Info("discovery: name taken on the network, trying another", slog.String("name", name))
+				continue
+			}
 		}
 		parley, err := zeroconf.RegisterProxy(escapeLabel(name), ServiceType, domain, ann.Port, host, addresses, ann.text(), ifaces)
 		if err != nil {

@@ -56,8 +56,9 @@ type Browser struct {
 	onChange func([]Server)
 
 	mu      sync.Mutex
-	servers map[string]*Server // by server id (or instance name without one)
-	heard   map[string]int     // the round each was last heard in
+	servers map[string]*Server     // by server id (or instance name without one)
+	heard   map[string]int         // the round each was last heard in
+	leaving map[string]*time.Timer // by instance name: removals after a goodbye
 }
 
 // NewBrowser returns a browser that calls onChange (if not nil) with the
@@ -66,7 +67,7 @@ func NewBrowser(onChange func([]Server), logger *slog.Logger) *Browser {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Browser{logger: logger, onChange: onChange, servers: map[string]*Server{}, heard: map[string]int{}}
+	return &Browser{logger: logger, onChange: onChange, servers: map[string]*Server{}, heard: map[string]int{}, leaving: map[string]*time.Timer{}}
 }
 
 // Servers is the list now, by name.
@@ -96,6 +97,7 @@ var ErrNoMulticast = fmt.Errorf("no multicast-capable network interface: servers
 // both finds new servers and notices those that went away.
 func (b *Browser) Run(ctx context.Context) error {
 	goodbyes := &goodbyeListener{browser: b}
+	defer b.stopLeaving()
 	defer goodbyes.stop()
 	for round := 1; ; round++ {
 		ifaces, _ := multicastInterfaces()
@@ -195,9 +197,37 @@ func (b *Browser) expire(round int) {
 	}
 }
 
-// withdraw drops the server announced under instance: it said goodbye.
-func (b *Browser) withdraw(instance string) {
+// goodbyeGrace is how long a server that said goodbye has to announce
+// itself again before it leaves the list: a server that changes address or
+// port withdraws its old announcement and makes a new one at once, and
+// should not blink out of the list meanwhile.
+const goodbyeGrace = time.Second
+
+// heardOf notes a goodbye (gone) or a sign of life of an instance.
+func (b *Browser) heardOf(instance string, gone bool) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	pending := b.leaving[instance]
+	switch {
+	case !gone && pending != nil:
+		pending.Stop()
+		delete(b.leaving, instance)
+	case gone && pending == nil:
+		var timer *time.Timer
+		timer = time.AfterFunc(goodbyeGrace, func() { b.withdraw(instance, timer) })
+		b.leaving[instance] = timer
+	}
+}
+
+// withdraw drops the server announced under instance: it said goodbye,
+// and timer ran out.
+func (b *Browser) withdraw(instance string, timer *time.Timer) {
+	b.mu.Lock()
+	if b.leaving[instance] != timer {
+		b.mu.Unlock()
+		return // it came back, or browsing stopped
+	}
+	delete(b.leaving, instance)
 	changed := false
 	for key, s := range b.servers {
 		if s.Name == instance {
@@ -210,6 +240,16 @@ func (b *Browser) withdraw(instance string) {
 	b.mu.Unlock()
 	if changed && b.onChange != nil {
 		b.onChange(list)
+	}
+}
+
+// stopLeaving cancels the removals still waiting.
+func (b *Browser) stopLeaving() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for instance, pending := range b.leaving {
+		pending.Stop()
+		delete(b.leaving, instance)
 	}
 }
 
@@ -233,7 +273,7 @@ func (g *goodbyeListener) on(ctx context.Context, ifaces []net.Interface) {
 	g.ifaces, g.cancel, g.done = names, cancel, make(chan struct{})
 	go func() {
 		defer close(g.done)
-		if err := listenForGoodbyes(listenCtx, ifaces, g.browser.withdraw); err != nil {
+		if err := listenForGoodbyes(listenCtx, ifaces, g.browser.heardOf); err != nil {
 			// Servers that leave then go at expiry instead.
 			g.browser.logger.Warn("discovery: browse", slog.Any("error", err))
 		}

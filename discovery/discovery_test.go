@@ -86,23 +86,24 @@ func goodbyePacket(t testing.TB, instance string, ttl uint32) []byte {
 }
 
 func TestGoodbyesNameTheWithdrawnServer(t *testing.T) {
-	if got := withdrawn(goodbyePacket(t, "Office (2)", 0)); len(got) != 1 || got[0] != "Office (2)" {
-		t.Errorf("goodbye = %q", got)
+	if gone, alive := instancesIn(goodbyePacket(t, "Office (2)", 0)); len(gone) != 1 || gone[0] != "Office (2)" || len(alive) != 0 {
+		t.Errorf("goodbye: gone %q, alive %q", gone, alive)
 	}
-	if got := withdrawn(goodbyePacket(t, "Office", 120)); len(got) != 0 {
-		t.Errorf("an announcement read as a goodbye: %q", got)
+	if gone, alive := instancesIn(goodbyePacket(t, "Office", 120)); len(gone) != 0 || len(alive) != 1 || alive[0] != "Office" {
+		t.Errorf("announcement: gone %q, alive %q", gone, alive)
 	}
-	if got := withdrawn([]byte("not dns")); got != nil {
-		t.Errorf("garbage = %q", got)
+	if gone, alive := instancesIn([]byte("not dns")); gone != nil || alive != nil {
+		t.Errorf("garbage: gone %q, alive %q", gone, alive)
 	}
 }
 
-func FuzzWithdrawn(f *testing.F) {
+func FuzzInstancesIn(f *testing.F) {
 	f.Add(goodbyePacket(f, "Office", 0))
 	f.Add(goodbyePacket(f, "Zoé's office (3)", 0))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, packet []byte) {
-		for _, name := range withdrawn(packet) {
+		gone, alive := instancesIn(packet)
+		for _, name := range append(gone, alive...) {
 			if name == "" {
 				t.Error("an empty instance name")
 			}

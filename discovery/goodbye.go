@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -13,12 +14,13 @@ import (
 // mdnsGroup is the IPv4 mDNS multicast group and port (RFC 6762).
 var mdnsGroup = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}
 
-// listenForGoodbyes calls gone with the instance name of each Parley
-// server that withdraws its announcement (a PTR record with TTL 0, RFC
-// 6762 section 10.1), until ctx ends. zeroconf's browser drops those
-// records without a word, and without this a stopped server would stay
-// in the list until it expires.
-func listenForGoodbyes(ctx context.Context, ifaces []net.Interface, gone func(instance string)) error {
+// listenForGoodbyes follows the Parley instances named in mDNS traffic
+// until ctx ends: heard(instance, true) for one that withdraws its
+// announcement (a PTR record with TTL 0, RFC 6762 section 10.1),
+// heard(instance, false) for one that announces or probes. zeroconf's
+// browser drops goodbyes without a word, and without this a stopped
+// server would stay in the list until it expires.
+func listenForGoodbyes(ctx context.Context, ifaces []net.Interface, heard func(instance string, gone bool)) error {
 	conn, err := net.ListenMulticastUDP("udp4", &ifaces[0], mdnsGroup)
 	if err != nil {
 		return fmt.Errorf("listen for goodbyes on %s: %w", ifaces[0].Name, err)
@@ -42,29 +44,53 @@ func listenForGoodbyes(ctx context.Context, ifaces []net.Interface, gone func(in
 			}
 			return fmt.Errorf("listen for goodbyes: %w", err)
 		}
-		for _, instance := range withdrawn(buffer[:n]) {
-			gone(instance)
+		gone, alive := instancesIn(buffer[:n])
+		for _, instance := range gone {
+			heard(instance, true)
+		}
+		for _, instance := range alive {
+			heard(instance, false)
 		}
 	}
 }
 
-// withdrawn reads an mDNS packet and returns the Parley instances it
-// withdraws; nothing for anything else, malformed packets included.
-func withdrawn(packet []byte) []string {
+// instancesIn reads an mDNS packet and returns the Parley instances it
+// withdraws and those it announces or probes for; nothing for anything
+// else, malformed packets included.
+func instancesIn(packet []byte) (gone, alive []string) {
 	var msg dns.Msg
-	if err := msg.Unpack(packet); err != nil || !msg.Response {
-		return nil
+	if err := msg.Unpack(packet); err != nil {
+		return nil, nil
 	}
 	service := ServiceType + "." + domain
-	var names []string
-	for _, rr := range msg.Answer {
-		ptr, ok := rr.(*dns.PTR)
-		if !ok || ptr.Hdr.Ttl != 0 || !strings.EqualFold(ptr.Hdr.Name, service) {
-			continue
+	instanceOf := func(name string) (string, bool) {
+		label, ok := strings.CutSuffix(name, "."+service)
+		if !ok || label == "" || strings.HasPrefix(label, "_") {
+			return "", false
 		}
-		if label, ok := strings.CutSuffix(ptr.Ptr, "."+service); ok && label != "" {
-			names = append(names, unescapeLabel(label))
+		return unescapeLabel(label), true
+	}
+	for _, section := range [][]dns.RR{msg.Answer, msg.Ns, msg.Extra} {
+		for _, rr := range section {
+			name := rr.Header().Name
+			if ptr, ok := rr.(*dns.PTR); ok {
+				if !strings.EqualFold(name, service) {
+					continue
+				}
+				name = ptr.Ptr
+			}
+			instance, ok := instanceOf(name)
+			if !ok {
+				continue
+			}
+			if rr.Header().Ttl == 0 {
+				if msg.Response && !slices.Contains(gone, instance) {
+					gone = append(gone, instance)
+				}
+			} else if !slices.Contains(alive, instance) {
+				alive = append(alive, instance)
+			}
 		}
 	}
-	return names
+	return gone, alive
 }
