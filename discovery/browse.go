@@ -56,9 +56,9 @@ type Browser struct {
 	onChange func([]Server)
 
 	mu      sync.Mutex
-	servers map[string]*Server     // by server id (or instance name without one)
-	heard   map[string]int         // the round each was last heard in
-	leaving map[string]*time.Timer // by instance name: removals after a goodbye
+	servers map[string]*Server  // by server id (or instance name without one)
+	heard   map[string]int      // the round each was last heard in
+	leaving map[string]*removal // by instance name: removals after a goodbye
 }
 
 // NewBrowser returns a browser that calls onChange (if not nil) with the
@@ -67,7 +67,7 @@ func NewBrowser(onChange func([]Server), logger *slog.Logger) *Browser {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Browser{logger: logger, onChange: onChange, servers: map[string]*Server{}, heard: map[string]int{}, leaving: map[string]*time.Timer{}}
+	return &Browser{logger: logger, onChange: onChange, servers: map[string]*Server{}, heard: map[string]int{}, leaving: map[string]*removal{}}
 }
 
 // Servers is the list now, by name.
@@ -210,20 +210,23 @@ func (b *Browser) heardOf(instance string, gone bool) {
 	pending := b.leaving[instance]
 	switch {
 	case !gone && pending != nil:
-		pending.Stop()
+		pending.timer.Stop()
 		delete(b.leaving, instance)
 	case gone && pending == nil:
-		var timer *time.Timer
-		timer = time.AfterFunc(goodbyeGrace, func() { b.withdraw(instance, timer) })
-		b.leaving[instance] = timer
+		removal := &removal{}
+		removal.timer = time.AfterFunc(goodbyeGrace, func() { b.withdraw(instance, removal) })
+		b.leaving[instance] = removal
 	}
 }
 
+// removal is a server's removal waiting for the end of its grace.
+type removal struct{ timer *time.Timer }
+
 // withdraw drops the server announced under instance: it said goodbye,
-// and timer ran out.
-func (b *Browser) withdraw(instance string, timer *time.Timer) {
+// and its grace ran out.
+func (b *Browser) withdraw(instance string, r *removal) {
 	b.mu.Lock()
-	if b.leaving[instance] != timer {
+	if b.leaving[instance] != r {
 		b.mu.Unlock()
 		return // it came back, or browsing stopped
 	}
@@ -248,7 +251,7 @@ func (b *Browser) stopLeaving() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for instance, pending := range b.leaving {
-		pending.Stop()
+		pending.timer.Stop()
 		delete(b.leaving, instance)
 	}
 }

@@ -1,10 +1,14 @@
 package discovery
 
 import (
+	"net"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/grandcat/zeroconf"
 	"github.com/miekg/dns"
 )
 
@@ -121,4 +125,55 @@ func FuzzUnescapeLabel(f *testing.F) {
 		}
 		_ = unescapeLabel(text)
 	})
+}
+
+// One server heard on two interfaces, with an address on each, is one
+// entry with both addresses.
+func TestAServerHeardTwiceIsOneEntry(t *testing.T) {
+	var lists [][]Server
+	b := NewBrowser(func(list []Server) { lists = append(lists, list) }, nil)
+	entry := func(ip string) *zeroconf.ServiceEntry {
+		e := zeroconf.NewServiceEntry(escapeLabel("Office (2)"), ServiceType, domain)
+		e.Port = 8443
+		e.Text = Announcement{ServerID: "abc", CASHA: "22"}.text()
+		e.AddrIPv4 = []net.IP{net.ParseIP(ip)}
+		return e
+	}
+	b.heardFrom(entry("192.168.1.20"), 1)
+	b.heardFrom(entry("10.0.0.20"), 1)
+	b.heardFrom(entry("10.0.0.20"), 1) // no change, no call
+	servers := b.Servers()
+	if len(servers) != 1 || servers[0].Name != "Office (2)" || !slices.Equal(servers[0].Addresses, []string{"10.0.0.20", "192.168.1.20"}) {
+		t.Fatalf("servers %+v", servers)
+	}
+	if len(lists) != 2 {
+		t.Errorf("onChange called %d times, want 2", len(lists))
+	}
+	b.expire(1 + expireRounds)
+	if len(b.Servers()) != 0 || len(lists) != 3 {
+		t.Errorf("not expired after %d rounds: %+v", expireRounds, b.Servers())
+	}
+}
+
+// A goodbye removes a server unless it announces itself again within the
+// grace period.
+func TestGoodbyeThenBackKeepsTheServer(t *testing.T) {
+	b := NewBrowser(nil, nil)
+	defer b.stopLeaving()
+	for _, name := range []string{"Office", "Annex"} {
+		e := zeroconf.NewServiceEntry(name, ServiceType, domain)
+		e.Text = Announcement{ServerID: name}.text()
+		e.AddrIPv4 = []net.IP{net.ParseIP("192.0.2.1")}
+		b.heardFrom(e, 1)
+	}
+	b.heardOf("Office", true)
+	b.heardOf("Annex", true)
+	b.heardOf("Office", false) // announced again at once
+	deadline := time.Now().Add(5 * time.Second)
+	for len(b.Servers()) != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if servers := b.Servers(); len(servers) != 1 || servers[0].Name != "Office" {
+		t.Errorf("servers %+v, want Office only", servers)
+	}
 }
