@@ -2,10 +2,7 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"net"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/discovery"
+	"github.com/parleyhq/parley/server/certs"
 	"github.com/parleyhq/parley/server/client"
 )
 
@@ -69,7 +67,7 @@ func (c *command) find(args []string) error {
 		if s.Guests {
 			guests = "yes"
 		}
-		fmt.Fprintf(table, "%s\t%s\t%s\t%s\n", s.Name, s.URL(), guests, s.CASHA)
+		fmt.Fprintf(table, "%s\t%s\t%s\t%s\n", s.Name, s.URL(), guests, certs.ReadableFingerprint(s.CASHA))
 	}
 	return table.Flush()
 }
@@ -175,9 +173,7 @@ func (c *command) findDomain(input, dnsServer string, asJSON bool) error {
 			result.Error = err.Error()
 		} else {
 			result.Answered, answered = true, true
-			block, _ := pem.Decode(ca)
-			sum := sha256.Sum256(block.Bytes)
-			result.CASHA256 = hex.EncodeToString(sum[:])
+			result.CASHA256, _ = certs.PEMFingerprint(ca)
 		}
 		found = append(found, result)
 	}
@@ -192,7 +188,7 @@ func (c *command) findDomain(input, dnsServer string, asJSON bool) error {
 				source = "SRV"
 			}
 			if f.Answered {
-				fmt.Fprintf(c.stdout, "%s (%s): a Parley server, CA fingerprint %s\n", f.Address, source, f.CASHA256)
+				fmt.Fprintf(c.stdout, "%s (%s): a Parley server, CA fingerprint %s\n", f.Address, source, certs.ReadableFingerprint(f.CASHA256))
 			} else {
 				fmt.Fprintf(c.stdout, "%s (%s): %s\n", f.Address, source, strings.TrimSpace(f.Error))
 			}

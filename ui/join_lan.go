@@ -2,9 +2,6 @@ package ui
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/discovery"
+	"github.com/parleyhq/parley/server/certs"
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/ui/address"
 	"github.com/parleyhq/parley/ui/truststore"
@@ -106,7 +104,7 @@ func (m *JoinModel) connectPinned(ctx context.Context, server discovery.Server) 
 	if err != nil {
 		return nil, err
 	}
-	if got := caSHA256(ca); got != strings.ToLower(server.CASHA) {
+	if got, _ := certs.PEMFingerprint(ca); got != strings.ToLower(server.CASHA) {
 		return nil, fmt.Errorf("the server at %s is not the %q announced on the network: its certificate authority "+
 			"has fingerprint %s, the announcement says %s. Someone may be impersonating it; ask its administrator",
 			m.Target.HostPort(), server.Name, got, strings.ToLower(server.CASHA))
@@ -133,14 +131,3 @@ func (m *JoinModel) connectPinned(ctx context.Context, server discovery.Server) 
 // serverIDKey is where the trust store keeps a discovered server's CA,
 // whatever address it has today.
 func serverIDKey(id string) string { return "parley-server-id:" + id }
-
-// caSHA256 is the lowercase hex SHA-256 of a PEM certificate, as
-// announced.
-func caSHA256(caPEM []byte) string {
-	block, _ := pem.Decode(caPEM)
-	if block == nil {
-		return ""
-	}
-	sum := sha256.Sum256(block.Bytes)
-	return hex.EncodeToString(sum[:])
-}

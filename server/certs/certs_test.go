@@ -983,3 +983,19 @@ func FuzzUpload(f *testing.F) {
 		}
 	})
 }
+
+// The CA's fingerprint reads the same from its PEM, as apps compute it,
+// and shows as browsers show it.
+func TestFingerprintOfPEM(t *testing.T) {
+	m := newTestEnv(t).open(t)
+	got, err := PEMFingerprint(m.CACertPEM())
+	if err != nil || got != m.CASHA256() {
+		t.Errorf("PEMFingerprint = %q, %v; want %q", got, err, m.CASHA256())
+	}
+	if _, err := PEMFingerprint([]byte("not a certificate")); err == nil {
+		t.Error("no error for text that is no PEM")
+	}
+	if got := ReadableFingerprint("ab01ff"); got != "AB:01:FF" {
+		t.Errorf("ReadableFingerprint = %q", got)
+	}
+}

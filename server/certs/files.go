@@ -229,3 +229,26 @@ func fingerprint(der []byte) string {
 	sum := sha256.Sum256(der)
 	return hex.EncodeToString(sum[:])
 }
+
+// PEMFingerprint is the lowercase hex SHA-256 of the first certificate in
+// certPEM: what /api/v1/certificate reports and the LAN announcement
+// carries.
+func PEMFingerprint(certPEM []byte) (string, error) {
+	block, _ := pem.Decode(certPEM)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return "", errors.New("not a PEM certificate")
+	}
+	return fingerprint(block.Bytes), nil
+}
+
+// ReadableFingerprint writes a hex fingerprint as colon-separated
+// upper-case pairs, the way browsers and the desktop app show it to be
+// compared by eye.
+func ReadableFingerprint(hexFingerprint string) string {
+	hexFingerprint = strings.ToUpper(hexFingerprint)
+	pairs := make([]string, 0, len(hexFingerprint)/2)
+	for i := 0; i+1 < len(hexFingerprint); i += 2 {
+		pairs = append(pairs, hexFingerprint[i:i+2])
+	}
+	return strings.Join(pairs, ":")
+}

@@ -6,9 +6,7 @@
 package truststore
 
 import (
-	"crypto/sha256"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/server/certs"
 )
 
 // Server is a remembered server.
@@ -155,14 +155,9 @@ func (s *Store) save(servers map[string]Server) error {
 // Fingerprint is the SHA-256 of a PEM certificate's DER bytes, as
 // colon-separated upper-case hex pairs (the way browsers show it).
 func Fingerprint(certPEM []byte) (string, error) {
-	block, _ := pem.Decode(certPEM)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return "", errors.New("not a PEM certificate")
+	sum, err := certs.PEMFingerprint(certPEM)
+	if err != nil {
+		return "", err
 	}
-	sum := sha256.Sum256(block.Bytes)
-	pairs := make([]string, len(sum))
-	for i, b := range sum {
-		pairs[i] = fmt.Sprintf("%02X", b)
-	}
-	return strings.Join(pairs, ":"), nil
+	return certs.ReadableFingerprint(sum), nil
 }
