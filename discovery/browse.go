@@ -181,10 +181,15 @@ func (b *Browser) heardFrom(entry *zeroconf.ServiceEntry, round int) {
 
 // expire drops servers not heard for expireRounds rounds.
 func (b *Browser) expire(round int) {
+	b.removeWhere(func(key string, _ *Server) bool { return round-b.heard[key] >= expireRounds })
+}
+
+// removeWhere drops the servers match picks, and tells onChange.
+func (b *Browser) removeWhere(match func(key string, s *Server) bool) {
 	b.mu.Lock()
 	changed := false
-	for key, last := range b.heard {
-		if round-last >= expireRounds {
+	for key, s := range b.servers {
+		if match(key, s) {
 			delete(b.servers, key)
 			delete(b.heard, key)
 			changed = true
@@ -226,23 +231,13 @@ type removal struct{ timer *time.Timer }
 // and its grace ran out.
 func (b *Browser) withdraw(instance string, r *removal) {
 	b.mu.Lock()
-	if b.leaving[instance] != r {
-		b.mu.Unlock()
-		return // it came back, or browsing stopped
+	due := b.leaving[instance] == r // else it came back, or browsing stopped
+	if due {
+		delete(b.leaving, instance)
 	}
-	delete(b.leaving, instance)
-	changed := false
-	for key, s := range b.servers {
-		if s.Name == instance {
-			delete(b.servers, key)
-			delete(b.heard, key)
-			changed = true
-		}
-	}
-	list := b.listLocked()
 	b.mu.Unlock()
-	if changed && b.onChange != nil {
-		b.onChange(list)
+	if due {
+		b.removeWhere(func(_ string, s *Server) bool { return s.Name == instance })
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,7 +57,7 @@ func TestDesktopUnderXvfb(t *testing.T) {
 type desktopRun struct {
 	bin, display, data, home string
 	port                     int
-	output                   lockedBuffer
+	output                   testenv.OutputBuffer
 }
 
 func newDesktop(t *testing.T, bin, display string) *desktopRun {
@@ -217,7 +216,7 @@ func checkScreenshot(t *testing.T, path string) {
 // startXvfb starts a virtual X display for the test and returns its name.
 func startXvfb(t *testing.T, xvfb string) string {
 	t.Helper()
-	var output lockedBuffer
+	var output testenv.OutputBuffer
 	for n := 91; n < 200; n++ {
 		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
 		if _, err := os.Stat(socket); err == nil {
@@ -266,22 +265,4 @@ func waitForSocket(socket string, exited chan error) bool {
 		}
 	}
 	return false
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

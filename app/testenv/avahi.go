@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -145,14 +144,14 @@ func startBus(t testing.TB, cmd *exec.Cmd) (string, error) {
 type daemon struct {
 	name   string
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *OutputBuffer
 	exited chan struct{}
 }
 
 // startDaemon starts cmd, collecting its stderr (and stdout, unless
 // piped), and stops it with SIGTERM when the test ends.
 func startDaemon(t testing.TB, name string, cmd *exec.Cmd) (*daemon, error) {
-	d := &daemon{name: name, cmd: cmd, output: &lockedBuffer{}, exited: make(chan struct{})}
+	d := &daemon{name: name, cmd: cmd, output: &OutputBuffer{}, exited: make(chan struct{})}
 	if cmd.Stdout == nil {
 		cmd.Stdout = d.output
 	}
@@ -203,22 +202,4 @@ func waitForAvahi(h *Host, env []string, avahi *daemon) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu   sync.Mutex
-	text strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.text.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.text.String()
 }
