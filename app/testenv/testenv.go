@@ -88,7 +88,7 @@ type Server struct {
 	Setup   string // the setup link, when one was printed
 
 	mu     sync.Mutex
-	output strings.Builder
+	output OutputBuffer
 	exited chan struct{}
 	err    error
 }
@@ -189,18 +189,10 @@ type ExitError struct {
 func (e *ExitError) Error() string { return fmt.Sprintf("parley exited: %v\n%s", e.Err, e.Output) }
 
 // Write collects the process's output.
-func (s *Server) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.output.Write(p)
-}
+func (s *Server) Write(p []byte) (int, error) { return s.output.Write(p) }
 
 // Output is everything the server printed so far.
-func (s *Server) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.output.String()
-}
+func (s *Server) Output() string { return s.output.String() }
 
 // Kill ends the server with SIGKILL, as a crash or power cut would.
 func (s *Server) Kill() {
