@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -131,26 +130,7 @@ func checkPassword(policy client.PasswordPolicy, password string) error {
 	if len([]rune(password)) < policy.MinLength {
 		return fieldError("password", fmt.Sprintf("The password needs at least %d characters.", policy.MinLength))
 	}
-	var lower, upper, digit, other bool
-	for _, r := range password {
-		switch {
-		case unicode.IsLower(r):
-			lower = true
-		case unicode.IsUpper(r):
-			upper = true
-		case unicode.IsDigit(r):
-			digit = true
-		default:
-			other = true
-		}
-	}
-	classes := 0
-	for _, has := range []bool{lower, upper, digit, other} {
-		if has {
-			classes++
-		}
-	}
-	if classes < policy.MinClasses {
+	if client.CharacterClasses(password) < policy.MinClasses {
 		return fieldError("password", fmt.Sprintf("The password needs %d of: lower case, upper case, digits, symbols.", policy.MinClasses))
 	}
 	return nil

@@ -53,6 +53,19 @@ func CheckPassword(policy settings.PasswordPolicy, password, login string) error
 	if !utf8.ValidString(password) || strings.ContainsRune(password, 0) {
 		return problem.Field("password", "password must be valid text")
 	}
+	if utf8.RuneCountInString(password) < policy.MinLength || CharacterClasses(password) < policy.MinClasses {
+		return problem.Field("password", "%s", describePolicy(policy))
+	}
+	if len(login) >= 3 && strings.Contains(strings.ToLower(password), login) {
+		return problem.Field("password", "password must not contain the login")
+	}
+	return nil
+}
+
+// CharacterClasses counts the kinds of characters a password mixes, of
+// lower-case letters, upper-case letters, digits and the rest, as the
+// policy's MinClasses does.
+func CharacterClasses(password string) int {
 	var lower, upper, digit, other bool
 	for _, r := range password {
 		switch {
@@ -72,13 +85,7 @@ func CheckPassword(policy settings.PasswordPolicy, password, login string) error
 			classes++
 		}
 	}
-	if utf8.RuneCountInString(password) < policy.MinLength || classes < policy.MinClasses {
-		return problem.Field("password", "%s", describePolicy(policy))
-	}
-	if len(login) >= 3 && strings.Contains(strings.ToLower(password), login) {
-		return problem.Field("password", "password must not contain the login")
-	}
-	return nil
+	return classes
 }
 
 func describePolicy(policy settings.PasswordPolicy) string {

@@ -37,6 +37,10 @@ type (
 	Right = accounts.Right
 )
 
+// CharacterClasses counts the kinds of characters in a password, as the
+// server's password policy does, so that an app can warn before sending.
+var CharacterClasses = accounts.CharacterClasses
+
 // BaseURL is the server address the client was made for, "https://host:port/".
 func (c *Client) BaseURL() string { return c.base.String() }
 
