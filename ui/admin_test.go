@@ -487,3 +487,42 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 }
+
+// TestAddUserDialog adds an account from its dialog: a password the
+// server's policy refuses shows under its field and the dialog stays; a
+// good one creates the account and closes it.
+func TestAddUserDialog(t *testing.T) {
+	a := newUIApp(t)
+	_, owner := ownerSession(t)
+	s := newTestShell(t, a, nil)
+	var v *usersView
+	a.run(func() {
+		s.win = a.NewWindow("test")
+		v = newUsersView(s, owner)
+		s.win.SetContent(v.content())
+		v.shown(context.Background())
+		v.addDialog()
+	})
+	fill := func(password string) {
+		a.run(func() {
+			inputs := entries(topDialog(s.win))
+			inputs[0].SetText("bruno")
+			inputs[1].SetText("Bruno Costa")
+			inputs[3].SetText(password)
+			test.Tap(button(t, topDialog(s.win), "Add user"))
+		})
+	}
+	fill("short")
+	eventually(t, "the password's error", 10*time.Second, func() bool {
+		var text string
+		a.run(func() { text = texts(topDialog(s.win)) })
+		return strings.Contains(text, "at least")
+	})
+	fill("Correct-Horse-7")
+	eventually(t, "the dialog to close and the account to be listed", 10*time.Second, func() bool {
+		var open bool
+		a.run(func() { open = topDialog(s.win) != nil })
+		users, _ := v.model.Users.Get()
+		return !open && slices.ContainsFunc(users, func(u client.User) bool { return u.Login == "bruno" })
+	})
+}

@@ -299,29 +299,17 @@ func (v *conferencesView) editor(existing *client.Conference) {
 		title, action = "Edit "+existing.Name, "Save changes"
 	}
 	e := newConferenceEditor(v.s, v.session, form, existing == nil)
-	var d *dialog.CustomDialog
-	save := widget.NewButton(action, func() {
+	v.s.formDialog(title, action, container.NewVScroll(e.content()), e.fields, fyne.NewSize(760, 680), func() func(context.Context) error {
 		f := e.form()
-		v.s.background(func(ctx context.Context) (err error) {
+		return func(ctx context.Context) (err error) {
 			if existing == nil {
 				_, err = v.model.Create(ctx, f)
 			} else {
 				_, err = v.model.Update(ctx, *existing, f)
 			}
 			return err
-		}, func(err error) {
-			if err != nil {
-				e.fields.show(err)
-				return
-			}
-			d.Hide()
-		})
+		}
 	})
-	save.Importance = widget.HighImportance
-	d = dialog.NewCustomWithoutButtons(title, container.NewVScroll(e.content()), v.s.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), save})
-	d.Resize(fyne.NewSize(760, 680))
-	d.Show()
 }
 
 // Labels of the editor's choices, with the API values they stand for.

@@ -1,7 +1,7 @@
 package ui
 
 import (
-	"fyne.io/fyne/v2/data/binding"
+	"context"
 	"image/color"
 	"math"
 	"strings"
@@ -9,6 +9,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -272,4 +274,27 @@ func dialogSize(text string, width, extra float32) fyne.Size {
 	}
 	lineHeight := fyne.MeasureText("Mg", theme.TextSize(), fyne.TextStyle{}).Height + theme.LineSpacing()
 	return fyne.NewSize(width, lines*lineHeight+extra)
+}
+
+// formDialog shows a form with Cancel and a confirm button. Confirm reads
+// the form (on the UI goroutine: submit returns the work), does the work
+// in the background, and closes the dialog, or shows in fields what the
+// server refused.
+func (s *shell) formDialog(title, confirm string, content fyne.CanvasObject, fields *fieldSet, size fyne.Size,
+	submit func() func(ctx context.Context) error) {
+	var d *dialog.CustomDialog
+	button := widget.NewButton(confirm, func() {
+		s.background(submit(), func(err error) {
+			if err != nil {
+				fields.show(err)
+				return
+			}
+			d.Hide()
+		})
+	})
+	button.Importance = widget.HighImportance
+	d = dialog.NewCustomWithoutButtons(title, content, s.win)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), button})
+	d.Resize(size)
+	d.Show()
 }

@@ -250,23 +250,12 @@ func (v *groupsView) addDialog() {
 	rightsBox, selected := rightsChecks(v.model.Rights(), []string{"create_conferences", "call_users", "share_screen"})
 	fields.add("name", "Name", name, "")
 	fields.add("rights", "Rights", rightsBox, "")
-	var d *dialog.CustomDialog
-	create := widget.NewButton("Create group", func() {
-		v.s.background(func(ctx context.Context) error {
-			_, err := v.model.Create(ctx, name.Text, selected())
+	v.s.formDialog("New group", "Create group", fields.content(), fields, fyne.NewSize(560, 560), func() func(context.Context) error {
+		groupName, rights := name.Text, selected()
+		return func(ctx context.Context) error {
+			_, err := v.model.Create(ctx, groupName, rights)
 			return err
-		}, func(err error) {
-			if err != nil {
-				fields.show(err)
-				return
-			}
-			d.Hide()
-		})
+		}
 	})
-	create.Importance = widget.HighImportance
-	d = dialog.NewCustomWithoutButtons("New group", fields.content(), v.s.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), create})
-	d.Resize(fyne.NewSize(560, 560))
-	d.Show()
 	v.s.win.Canvas().Focus(name)
 }

@@ -369,26 +369,14 @@ func (v *usersView) addDialog() {
 	fields.add("email", "Email", email, "")
 	fields.add("role", "Role", role, "")
 	fields.add("password", "First password", password, "Tell it to the person; they can change it after signing in.")
-	var d *dialog.CustomDialog
-	create := widget.NewButton("Add user", func() {
+	v.s.formDialog("Add a user", "Add user", fields.content(), fields, fyne.NewSize(600, 480), func() func(context.Context) error {
 		u := client.NewUser{Login: strings.TrimSpace(login.Text), DisplayName: strings.TrimSpace(name.Text),
 			Email: strings.TrimSpace(email.Text), Role: roleFromLabel(role.Selected), Password: password.Text}
-		v.s.background(func(ctx context.Context) error {
+		return func(ctx context.Context) error {
 			_, err := v.model.Add(ctx, u)
 			return err
-		}, func(err error) {
-			if err != nil {
-				fields.show(err)
-				return
-			}
-			d.Hide()
-		})
+		}
 	})
-	create.Importance = widget.HighImportance
-	d = dialog.NewCustomWithoutButtons("Add a user", fields.content(), v.s.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), create})
-	d.Resize(fyne.NewSize(600, 480))
-	d.Show()
 	v.s.win.Canvas().Focus(login)
 }
 
@@ -397,19 +385,8 @@ func (v *usersView) resetDialog(u client.User) {
 	fields := newFieldSet()
 	password := widget.NewPasswordEntry()
 	fields.add("password", "New password", password, "Their sessions end; tell them the new password.")
-	var d *dialog.CustomDialog
-	set := widget.NewButton("Set password", func() {
-		v.s.background(func(ctx context.Context) error { return v.model.ResetPassword(ctx, u.ID, password.Text) }, func(err error) {
-			if err != nil {
-				fields.show(err)
-				return
-			}
-			d.Hide()
-		})
+	v.s.formDialog("New password for "+u.DisplayName, "Set password", fields.content(), fields, fyne.NewSize(520, 240), func() func(context.Context) error {
+		newPassword := password.Text
+		return func(ctx context.Context) error { return v.model.ResetPassword(ctx, u.ID, newPassword) }
 	})
-	set.Importance = widget.HighImportance
-	d = dialog.NewCustomWithoutButtons("New password for "+u.DisplayName, fields.content(), v.s.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), set})
-	d.Resize(fyne.NewSize(520, 240))
-	d.Show()
 }
