@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/server/accounts"
+	"github.com/parleyhq/parley/server/api"
+	"github.com/parleyhq/parley/server/conference"
 )
 
 // The account types are the server's own plain data types; these names let
@@ -383,23 +385,14 @@ func (c *Client) EventsCSV(ctx context.Context, q EventQuery) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// Stats are the dashboard's live counters and the bandwidth of the last
-// hour.
-type Stats struct {
-	UsersOnline        int         `json:"users_online"`
-	ConferencesRunning int         `json:"conferences_running"`
-	Participants       int         `json:"participants"`
-	Guests             int         `json:"guests"`
-	Waiting            int         `json:"waiting"`
-	Bandwidth          []Bandwidth `json:"bandwidth"`
-}
-
-// Bandwidth is the media traffic of one minute, in bits per second.
-type Bandwidth struct {
-	At     time.Time `json:"at"`
-	InBPS  float64   `json:"in_bps"`
-	OutBPS float64   `json:"out_bps"`
-}
+// The dashboard's numbers are the server's own types.
+type (
+	// Stats are the dashboard's live counters and the bandwidth of the
+	// last hour.
+	Stats = api.Stats
+	// Bandwidth is the media traffic of one minute, in bits per second.
+	Bandwidth = api.Bandwidth
+)
 
 // Stats reads the dashboard's numbers.
 func (c *Client) Stats(ctx context.Context) (Stats, error) {
@@ -408,40 +401,29 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 	return s, err
 }
 
-// Conference kinds, access levels, modes and lobby rules.
+// Conference kinds, access levels and modes: the server's own values.
 const (
-	KindRoom      = "room"
-	KindScheduled = "scheduled"
-	KindInstant   = "instant"
+	KindRoom      = conference.KindRoom
+	KindScheduled = conference.KindScheduled
+	KindInstant   = conference.KindInstant
 
-	AccessPublic   = "public"
-	AccessInternal = "internal"
+	AccessPublic   = conference.AccessPublic
+	AccessInternal = conference.AccessInternal
 
-	ModeMeeting = "meeting"
-	ModeWebinar = "webinar"
+	ModeMeeting = conference.ModeMeeting
+	ModeWebinar = conference.ModeWebinar
 )
 
-// ConferencePerson names the owner of a conference.
-type ConferencePerson struct {
-	ID          int64  `json:"id"`
-	Login       string `json:"login"`
-	DisplayName string `json:"display_name"`
-}
-
-// Invitee is a user invited to a conference and the role they get there.
-type Invitee struct {
-	UserID int64  `json:"user_id"`
-	Role   string `json:"role"` // moderator, participant, speaker
-}
-
-// Schedule is when a scheduled conference takes place.
-type Schedule struct {
-	StartsAt          time.Time `json:"starts_at"`
-	DurationMinutes   int       `json:"duration_minutes"`
-	TimeZone          string    `json:"time_zone"`
-	Weekdays          []string  `json:"weekdays"` // mon..sun for a weekly repeat
-	JoinBeforeMinutes int       `json:"join_before_minutes"`
-}
+// The plain data types of conferences are the server's own.
+type (
+	// ConferencePerson names the owner of a conference.
+	ConferencePerson = conference.Person
+	// Invitee is a user invited to a conference and the role they get there.
+	Invitee = conference.Invitee
+	// Schedule is when a scheduled conference takes place; Weekdays
+	// (mon..sun) repeat it weekly.
+	Schedule = conference.ScheduleSpec
+)
 
 // Conference is a conference's definition and live state.
 type Conference struct {
