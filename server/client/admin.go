@@ -519,17 +519,7 @@ func (c *Client) EndConference(ctx context.Context, cid string) error {
 }
 
 // JoinInfo is what anyone may learn about a conference before joining.
-type JoinInfo struct {
-	CID            string     `json:"cid"`
-	Name           string     `json:"name"`
-	Kind           string     `json:"kind"`
-	Access         string     `json:"access"`
-	Mode           string     `json:"mode"`
-	HasPIN         bool       `json:"has_pin"`
-	State          string     `json:"state"`
-	OpensAt        *time.Time `json:"opens_at"`
-	SignInRequired bool       `json:"sign_in_required"`
-}
+type JoinInfo = conference.JoinInfo
 
 // JoinInfo reads what the join screen needs; it needs no session.
 func (c *Client) JoinInfo(ctx context.Context, cid string) (JoinInfo, error) {
