@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/parleyhq/parley/server/client"
@@ -156,19 +157,32 @@ func TestUsersSearchAddEdit(t *testing.T) {
 	}
 }
 
+// consoleTab is a tab of the console, shown alone in a test window.
+type consoleTab interface {
+	content() fyne.CanvasObject
+	shown(context.Context)
+}
+
+// showTab puts the tab build makes in a new window of s, as the console
+// shows it.
+func showTab[T consoleTab](a *uiApp, s *shell, build func() T) T {
+	var tab T
+	a.run(func() {
+		s.win = a.NewWindow("test")
+		tab = build()
+		s.win.SetContent(tab.content())
+		tab.shown(context.Background())
+	})
+	return tab
+}
+
 // TestUsersTab shows the users tab with its list and an account's editor.
 func TestUsersTab(t *testing.T) {
 	a := newUIApp(t)
 	_, owner := ownerSession(t)
 	signedIn(t, owner, "anna", "Anna Berg", "user")
 	s := newTestShell(t, a, nil)
-	var v *usersView
-	a.run(func() {
-		s.win = a.NewWindow("test")
-		v = newUsersView(s, owner)
-		s.win.SetContent(v.content())
-		v.shown(context.Background())
-	})
+	v := showTab(a, s, func() *usersView { return newUsersView(s, owner) })
 	eventually(t, "the list", 10*time.Second, func() bool { return v.model.Users.Length() == 2 })
 	a.run(func() {
 		v.list.Select(0)
@@ -191,13 +205,7 @@ func TestSettingsShowServerErrorsOnTheirField(t *testing.T) {
 	a := newUIApp(t)
 	_, owner := ownerSession(t)
 	s := newTestShell(t, a, nil)
-	var v *settingsView
-	a.run(func() {
-		s.win = a.NewWindow("test")
-		v = newSettingsView(s, owner)
-		s.win.SetContent(v.content())
-		v.shown(context.Background())
-	})
+	v := showTab(a, s, func() *settingsView { return newSettingsView(s, owner) })
 	eventually(t, "the settings", 10*time.Second, func() bool { return v.model.Loaded().HTTPSPort != 0 })
 
 	save := func(key, value string) {
@@ -495,14 +503,8 @@ func TestAddUserDialog(t *testing.T) {
 	a := newUIApp(t)
 	_, owner := ownerSession(t)
 	s := newTestShell(t, a, nil)
-	var v *usersView
-	a.run(func() {
-		s.win = a.NewWindow("test")
-		v = newUsersView(s, owner)
-		s.win.SetContent(v.content())
-		v.shown(context.Background())
-		v.addDialog()
-	})
+	v := showTab(a, s, func() *usersView { return newUsersView(s, owner) })
+	a.run(v.addDialog)
 	fill := func(password string) {
 		a.run(func() {
 			inputs := entries(topDialog(s.win))

@@ -26,12 +26,7 @@ func TestDesktopMeetsABrowser(t *testing.T) {
 	display := startXvfb(t, testenv.RequireTool(t, "Xvfb", "xvfb"))
 	bin := testenv.Parley(t)
 	d := newDesktop(t, bin, display)
-	shots := os.Getenv("PARLEY_TEST_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := screenshotDir(t)
 	status := filepath.Join(d.home, "status.json")
 	script := autopilot{Meeting: "Desktop and browser", Status: status,
 		DashboardShot: filepath.Join(shots, "desktop-dashboard.png"), MeetingShot: filepath.Join(shots, "desktop-meeting.png")}

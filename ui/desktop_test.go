@@ -28,12 +28,7 @@ import (
 func TestDesktopUnderXvfb(t *testing.T) {
 	display := startXvfb(t, testenv.RequireTool(t, "Xvfb", "xvfb"))
 	bin := testenv.Parley(t)
-	shots := os.Getenv("PARLEY_TEST_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := screenshotDir(t)
 
 	// A first start hosts at once: the wizard.
 	t.Run("wizard", func(t *testing.T) {
@@ -211,6 +206,20 @@ func checkScreenshot(t *testing.T, path string) {
 	if len(colours) < 50 {
 		t.Errorf("screenshot %s has %d colours: hardly a window", path, len(colours))
 	}
+}
+
+// screenshotDir is where the desktop tests put their screenshots:
+// $PARLEY_TEST_SCREENSHOTS to keep them, else a temporary folder.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("PARLEY_TEST_SCREENSHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // startXvfb starts a virtual X display for the test and returns its name.

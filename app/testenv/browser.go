@@ -141,27 +141,44 @@ func (p *Page) Eval(expression string, out any) {
 	}
 }
 
-// WaitFor polls a JavaScript condition until it is true.
-func (p *Page) WaitFor(what, condition string, within time.Duration) {
-	p.t.Helper()
+// scriptedPage is a browser page a test drives with JavaScript: Chromium
+// (Page) or Firefox.
+type scriptedPage interface {
+	Eval(expression string, out any)
+	fail(format string, args ...any)
+}
+
+// waitFor polls a JavaScript condition on page until it is true.
+func waitFor(page scriptedPage, what, condition string, within time.Duration) {
 	deadline := time.Now().Add(within)
 	for {
 		var ok bool
-		p.Eval("Boolean("+condition+")", &ok)
+		page.Eval("Boolean("+condition+")", &ok)
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			p.fail("timed out after %v waiting for %s (%s)", within, what, condition)
+			page.fail("timed out after %v waiting for %s (%s)", within, what, condition)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
+// meetingState is the condition of the meeting page being in state.
+func meetingState(state string) string {
+	return "window.parley && window.parley.state === " + quote(state)
+}
+
+// WaitFor polls a JavaScript condition until it is true.
+func (p *Page) WaitFor(what, condition string, within time.Duration) {
+	p.t.Helper()
+	waitFor(p, what, condition, within)
+}
+
 // WaitState waits until the meeting page reaches a state.
 func (p *Page) WaitState(state string, within time.Duration) {
 	p.t.Helper()
-	p.WaitFor("state "+state, "window.parley && window.parley.state === "+quote(state), within)
+	waitFor(p, "state "+state, meetingState(state), within)
 }
 
 // Screenshot saves the whole page as a PNG.

@@ -359,24 +359,13 @@ func (f *Firefox) evaluate(expression string) (string, error) {
 // WaitFor polls a JavaScript condition until it is true.
 func (f *Firefox) WaitFor(what, condition string, within time.Duration) {
 	f.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		var ok bool
-		f.Eval("Boolean("+condition+")", &ok)
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			f.fail("timed out after %v waiting for %s (%s)", within, what, condition)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitFor(f, what, condition, within)
 }
 
 // WaitState waits until the meeting page reaches a state.
 func (f *Firefox) WaitState(state string, within time.Duration) {
 	f.t.Helper()
-	f.WaitFor("state "+state, "window.parley && window.parley.state === "+quote(state), within)
+	waitFor(f, "state "+state, meetingState(state), within)
 }
 
 // Click clicks an element once it is shown, as a person would.
