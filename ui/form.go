@@ -298,3 +298,29 @@ func (s *shell) formDialog(title, confirm string, content fyne.CanvasObject, fie
 	d.Resize(size)
 	d.Show()
 }
+
+// pickList is a list of items, each a bold title over a quiet detail line;
+// choosing one calls chosen. It reads the binding's values itself: Fyne's
+// bound list items race with Set from another goroutine.
+func pickList[T any](items binding.List[T], describe func(T) (title, detail string), chosen func(T)) *widget.List {
+	list := widget.NewList(items.Length,
+		func() fyne.CanvasObject {
+			return container.NewVBox(widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), caption(""))
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			values, _ := items.Get()
+			if id >= len(values) {
+				return
+			}
+			title, detail := describe(values[id])
+			box := o.(*fyne.Container)
+			box.Objects[0].(*widget.Label).SetText(title)
+			box.Objects[1].(*widget.Label).SetText(detail)
+		})
+	list.OnSelected = func(id widget.ListItemID) {
+		if values, _ := items.Get(); id < len(values) {
+			chosen(values[id])
+		}
+	}
+	return list
+}

@@ -121,32 +121,18 @@ func newGroupsView(s *shell, session *Session) *groupsView {
 	if !v.canEdit {
 		add.Disable()
 	}
-	v.list = widget.NewList(m.Groups.Length,
-		func() fyne.CanvasObject {
-			return container.NewVBox(widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), caption(""))
-		},
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			groups, _ := m.Groups.Get()
-			if id >= len(groups) {
-				return
-			}
-			g := groups[id]
-			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(g.Name)
-			detail := fmt.Sprintf("%d rights", len(g.Rights))
-			if g.Builtin != "" {
-				detail += " · built in"
-			} else {
-				detail += fmt.Sprintf(" · %d members", g.Members)
-			}
-			box.Objects[1].(*widget.Label).SetText(detail)
-		})
-	v.list.OnSelected = func(id widget.ListItemID) {
-		if groups, _ := m.Groups.Get(); id < len(groups) {
-			v.selected = groups[id].ID
-			v.edit(groups[id])
+	v.list = pickList(m.Groups, func(g client.Group) (string, string) {
+		detail := fmt.Sprintf("%d rights", len(g.Rights))
+		if g.Builtin != "" {
+			detail += " · built in"
+		} else {
+			detail += fmt.Sprintf(" · %d members", g.Members)
 		}
-	}
+		return g.Name, detail
+	}, func(g client.Group) {
+		v.selected = g.ID
+		v.edit(g)
+	})
 	m.Groups.AddListener(binding.NewDataListener(func() {
 		v.list.Refresh()
 		groups, _ := m.Groups.Get()

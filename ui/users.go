@@ -188,33 +188,16 @@ func newUsersView(s *shell, session *Session) *usersView {
 	if !v.canEdit {
 		add.Disable()
 	}
-	// A plain list over the binding's values: Fyne's list items race with
-	// Set from another goroutine.
-	v.list = widget.NewList(m.Users.Length,
-		func() fyne.CanvasObject {
-			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-			return container.NewVBox(name, caption(""))
-		},
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			users, _ := m.Users.Get()
-			if id >= len(users) {
-				return
-			}
-			u := users[id]
-			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(u.DisplayName)
-			detail := u.Login + " · " + roleName(string(u.Role))
-			if status := userStatus(u); status != "" {
-				detail += " · " + status
-			}
-			box.Objects[1].(*widget.Label).SetText(detail)
-		})
-	v.list.OnSelected = func(id widget.ListItemID) {
-		if users, _ := m.Users.Get(); id < len(users) {
-			v.selected = users[id].ID
-			v.edit(users[id])
+	v.list = pickList(m.Users, func(u client.User) (string, string) {
+		detail := u.Login + " · " + roleName(string(u.Role))
+		if status := userStatus(u); status != "" {
+			detail += " · " + status
 		}
-	}
+		return u.DisplayName, detail
+	}, func(u client.User) {
+		v.selected = u.ID
+		v.edit(u)
+	})
 	m.Users.AddListener(binding.NewDataListener(func() {
 		v.list.Refresh()
 		v.refreshEditor()
