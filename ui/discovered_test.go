@@ -101,6 +101,18 @@ func joinDiscovered(name, trustFile string) (outcome joinOutcome) {
 	return outcome
 }
 
+// setUpDataDir is the data directory of a server named name whose owner
+// exists, ready to start on a LAN host.
+func setUpDataDir(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	testenv.SetSettings(t, dir, map[string]any{"server_name": name})
+	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--data", dir); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	return dir
+}
+
 // TestJoinAServerFoundOnTheLAN is a colleague's app on another host of
 // the LAN: it finds the server within two seconds, connects without a
 // question, its CA pinned from the announcement; when the server comes
@@ -110,11 +122,7 @@ func TestJoinAServerFoundOnTheLAN(t *testing.T) {
 	office, desk := lan.Host("office"), lan.Host("desk")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	testenv.SetSettings(t, dir, map[string]any{"server_name": "Office"})
-	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--data", dir); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	dir := setUpDataDir(t, "Office")
 	trustFile := filepath.Join(t.TempDir(), "trusted.json")
 
 	run := func() joinOutcome {
@@ -197,11 +205,7 @@ func TestServerListOnTheLAN(t *testing.T) {
 	office, desk := lan.Host("office"), lan.Host("desk")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	testenv.SetSettings(t, dir, map[string]any{"server_name": "Reception desk"})
-	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--data", dir); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	dir := setUpDataDir(t, "Reception desk")
 	server := testenv.StartServerOn(t, office, dir, "--http-port", "-1")
 	testenv.WaitForAnnouncement(t, ctx, office, server)
 
