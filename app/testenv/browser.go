@@ -24,10 +24,8 @@ type Browser struct {
 func NewBrowser(t testing.TB) *Browser {
 	t.Helper()
 	chromium := RequireTool(t, "chromium", "chromium")
-	profile := t.TempDir()
 	options := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(profile),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -51,14 +49,31 @@ func NewBrowser(t testing.TB) *Browser {
 		// does not know; certificate trust is tested with curl --cacert.
 		chromedp.Flag("ignore-certificate-errors", true),
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), options...)
-	root, cancelRoot := chromedp.NewContext(allocCtx)
-	// The first call starts the browser, which lives as long as the context
-	// of that call: it must carry no timeout.
-	if err := chromedp.Do(root, chromedp.Navigate("about:blank")); err != nil {
+	// Chromium now and then exits at launch before it says where DevTools
+	// listen (seen on a loaded 2-core CI machine); a second launch works.
+	const launches = 3
+	var (
+		root                    context.Context
+		cancelRoot, cancelAlloc context.CancelFunc
+		profile                 string
+	)
+	for launch := 1; ; launch++ {
+		profile = t.TempDir() // a fresh profile: nothing left by a failed launch
+		var allocCtx context.Context
+		allocCtx, cancelAlloc = chromedp.NewExecAllocator(context.Background(), append(options, chromedp.UserDataDir(profile))...)
+		root, cancelRoot = chromedp.NewContext(allocCtx)
+		// The first call starts the browser, which lives as long as the
+		// context of that call: it must carry no timeout.
+		err := chromedp.Do(root, chromedp.Navigate("about:blank"))
+		if err == nil {
+			break
+		}
 		cancelRoot()
 		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
+		if launch == launches {
+			t.Fatalf("start chromium (%d launches): %v", launches, err)
+		}
+		t.Logf("chromium did not start (launch %d of %d), launching again: %v", launch, launches, err)
 	}
 	t.Cleanup(func() {
 		cancelRoot()
