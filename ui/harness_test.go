@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -204,7 +205,14 @@ func newUIApp(t *testing.T) *uiApp {
 	go d.loop()
 	t.Cleanup(func() {
 		close(d.stop)
-		<-d.done
+		select {
+		case <-d.done:
+		case <-time.After(time.Minute):
+			// A deadlock on the UI goroutine: show where, rather than
+			// hang until the package's timeout.
+			stacks := make([]byte, 1<<22)
+			t.Fatalf("the UI goroutine is still busy a minute after the test:\n%s", stacks[:runtime.Stack(stacks, true)])
+		}
 		test.NewApp() // later tests get a plain app again
 	})
 	return a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -39,6 +40,9 @@ type stage struct {
 	stopping chan struct{}
 	running  bool
 	done     sync.WaitGroup
+	// drawing is set while a draw waits for the UI goroutine, so a busy
+	// window skips frames instead of queueing them.
+	drawing atomic.Bool
 }
 
 // tile is one person on the stage.
@@ -171,6 +175,8 @@ func (st *stage) arrange() {
 }
 
 // start draws pictures and tells tile sizes while the meeting runs.
+// The loop only queues work for the UI goroutine and never waits for it:
+// stop runs on the UI goroutine and waits for the loop.
 func (st *stage) start() {
 	st.mu.Lock()
 	if st.running {
@@ -181,6 +187,7 @@ func (st *stage) start() {
 	st.stopping = make(chan struct{})
 	stopping := st.stopping
 	st.mu.Unlock()
+	sizes := make(chan []layerRequest, 1)
 	st.done.Go(func() {
 		draw := time.NewTicker(drawEvery)
 		defer draw.Stop()
@@ -191,12 +198,35 @@ func (st *stage) start() {
 			case <-stopping:
 				return
 			case <-draw.C:
-				fyne.DoAndWait(st.draw)
+				if st.drawing.CompareAndSwap(false, true) {
+					fyne.Do(func() {
+						defer st.drawing.Store(false)
+						if !closed(stopping) {
+							st.draw()
+						}
+					})
+				}
 			case <-layers.C:
-				st.tellLayers()
+				fyne.Do(func() {
+					select {
+					case sizes <- st.layerRequests():
+					default: // the last ones are still being sent
+					}
+				})
+			case requests := <-sizes:
+				st.sendLayers(requests)
 			}
 		}
 	})
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop ends the drawing; it waits for the drawing loop.
@@ -244,37 +274,52 @@ func (st *stage) draw() {
 	}
 }
 
-// tellLayers asks the server for the layer that fits each remote tile.
-func (st *stage) tellLayers() {
-	member := st.area.model.Member()
-	if member == nil {
-		return
-	}
-	type request struct {
-		who  string
-		size fyne.Size
-	}
-	var requests []request
-	fyne.DoAndWait(func() {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		for id, t := range st.tiles {
-			size := t.box.Size()
-			if id == st.you || size.Width < 1 || st.sent[id] == size {
-				continue
-			}
-			st.sent[id] = size
-			requests = append(requests, request{who: id, size: size})
-		}
-	})
+// layerRequest is the size of one remote tile, for the server to send
+// the layer that fits.
+type layerRequest struct {
+	who           string
+	size          fyne.Size // as laid out, to know when it changes
+	width, height int       // in pixels, for the server
+}
+
+// layerRequests lists the tiles whose size the server has not been told
+// (on the UI goroutine, which owns the sizes).
+func (st *stage) layerRequests() []layerRequest {
 	scale := float32(1)
 	if canvas := st.area.s.win.Canvas(); canvas != nil {
 		scale = canvas.Scale()
 	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var requests []layerRequest
+	for id, t := range st.tiles {
+		size := t.box.Size()
+		if id == st.you || size.Width < 1 || st.sent[id] == size {
+			continue
+		}
+		requests = append(requests, layerRequest{who: id, size: size, width: int(size.Width * scale), height: int(size.Height * scale)})
+	}
+	return requests
+}
+
+// sendLayers asks the server for the layer that fits each tile.
+func (st *stage) sendLayers(requests []layerRequest) {
+	if len(requests) == 0 {
+		return
+	}
+	member := st.area.model.Member()
+	if member == nil {
+		return
+	}
 	for _, r := range requests {
 		ctx, cancel := context.WithTimeout(st.area.ctx, 5*time.Second)
-		_ = member.SetLayer(ctx, r.who, int(r.size.Width*scale), int(r.size.Height*scale))
+		err := member.SetLayer(ctx, r.who, r.width, r.height)
 		cancel()
+		if err == nil {
+			st.mu.Lock()
+			st.sent[r.who] = r.size
+			st.mu.Unlock()
+		}
 	}
 }
 
