@@ -145,34 +145,52 @@ func (p *Page) Text(selector string) string {
 // its JSON-serialisable value into out.
 func (p *Page) Eval(expression string, out any) {
 	p.t.Helper()
+	evalInto(p, expression, out)
+}
+
+// evaluate returns the JSON of an expression's value.
+func (p *Page) evaluate(expression string) (string, error) {
 	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
 	defer cancel()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expression+`)))()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		p.fail("evaluate %s: %v", expression, err)
-	}
-	if err := json.Unmarshal([]byte(raw), out); err != nil {
-		p.fail("decode %s: %v", raw, err)
-	}
+	return chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expression+`)))()`, chromedp.EvalAwaitPromise))
 }
 
 // scriptedPage is a browser page a test drives with JavaScript: Chromium
 // (Page) or Firefox.
 type scriptedPage interface {
-	Eval(expression string, out any)
+	evaluate(expression string) (string, error)
 	fail(format string, args ...any)
 }
 
-// waitFor polls a JavaScript condition on page until it is true.
+// evalInto evaluates an expression on page and decodes its value into out.
+func evalInto(page scriptedPage, expression string, out any) {
+	raw, err := page.evaluate(expression)
+	if err != nil {
+		page.fail("evaluate %s: %v", expression, err)
+	}
+	if err := json.Unmarshal([]byte(raw), out); err != nil {
+		page.fail("decode %s: %v", raw, err)
+	}
+}
+
+// waitFor polls a JavaScript condition on page until it is true. An
+// evaluation that fails is tried again: the page may be navigating, as
+// when an answered call opens the meeting.
 func waitFor(page scriptedPage, what, condition string, within time.Duration) {
 	deadline := time.Now().Add(within)
+	var lastErr error
 	for {
-		var ok bool
-		page.Eval("Boolean("+condition+")", &ok)
-		if ok {
+		raw, err := page.evaluate("Boolean(" + condition + ")")
+		if err == nil && raw == "true" {
 			return
 		}
+		if err != nil {
+			lastErr = err
+		}
 		if time.Now().After(deadline) {
+			if lastErr != nil {
+				page.fail("timed out after %v waiting for %s (%s); last error: %v", within, what, condition, lastErr)
+			}
 			page.fail("timed out after %v waiting for %s (%s)", within, what, condition)
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -330,13 +330,7 @@ func (f *Firefox) Navigate(url string) {
 // its JSON-serialisable value into out.
 func (f *Firefox) Eval(expression string, out any) {
 	f.t.Helper()
-	raw, err := f.evaluate(expression)
-	if err != nil {
-		f.fail("evaluate %s: %v", expression, err)
-	}
-	if err := json.Unmarshal([]byte(raw), out); err != nil {
-		f.fail("decode %s: %v", raw, err)
-	}
+	evalInto(f, expression, out)
 }
 
 // evaluate returns the JSON of an expression's value. Marionette runs
