@@ -90,7 +90,9 @@ func (p *autopilot) consoleOpened(s *shell, session *Session) {
 			return
 		}
 		if p.DashboardShot != "" {
-			fyne.DoAndWait(func() { p.shoot(s, p.DashboardShot) })
+			if !s.onUI(func() { p.shoot(s, p.DashboardShot) }) {
+				return
+			}
 		}
 		if p.Meeting == "" {
 			return
@@ -120,7 +122,7 @@ func (p *autopilot) follow(s *shell, room client.Conference) {
 		case <-ticker.C:
 		}
 		status := autopilotStatus{Meeting: room.CID, Link: room.Link, Decoded: map[string]int64{}}
-		fyne.DoAndWait(func() {
+		read := s.onUI(func() {
 			status.Screen = s.screen
 			area, ok := s.meeting.(*meetingArea)
 			if !ok {
@@ -147,6 +149,9 @@ func (p *autopilot) follow(s *shell, room client.Conference) {
 				}
 			}
 		})
+		if !read {
+			return
+		}
 		p.report(status)
 	}
 }

@@ -142,6 +142,23 @@ func (s *shell) background(work func(ctx context.Context) error, done func(error
 	})
 }
 
+// onUI runs fn on the UI goroutine and waits for it, unless the app
+// ends first: after the window has gone, nothing runs queued work, so
+// fyne.DoAndWait would wait for ever. It says whether fn ran.
+func (s *shell) onUI(fn func()) bool {
+	ran := make(chan struct{})
+	fyne.Do(func() {
+		defer close(ran)
+		fn()
+	})
+	select {
+	case <-ran:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
 // keep notes a client whose connections the end of the app closes.
 func (s *shell) keep(c *client.Client) {
 	s.mu.Lock()
