@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -188,7 +189,8 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		return err
 	}
 	h.supervisor = supervisor.New(supervisor.Options{Logger: h.logger, OnEvent: h.recordSubsystemEvent})
-	h.media = &mediaService{config: sfu.Config{IncludeLoopback: opts.ICELoopback, Logger: h.logger}}
+	h.media = newMediaService(sfu.Config{IncludeLoopback: opts.ICELoopback, Logger: h.logger}, h.core.settings.Current,
+		func() string { return h.ports().Address }, func() net.Addr { return h.web.HTTPSAddr() })
 	h.conferences = conference.New(conference.Config{DB: h.core.db, Accounts: h.core.accounts,
 		Settings: h.core.settings.Current, BaseURL: h.URL, Media: h.media, Logger: h.logger})
 	h.signal = signal.New(h.conferences, h.core.accounts, h.core.settings.Current, h.logger)
@@ -200,9 +202,15 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	})
 	h.overrides = opts
 	h.web = web.New(handler, h.certs.GetCertificate, h.ports, h.logger)
+	h.web.PassICETCP(h.media.iceTCP.pass)
 
 	h.supervisor.Add(&storeService{core: h.core})
 	h.supervisor.Add(&certificateService{certs: h.certs, db: h.core.db})
+	// Media shares the web port (UDP, and ICE-TCP on the HTTPS listener):
+	// it starts after web and follows it when the port changes.
+	h.supervisor.Add(service{name: h.web.Name(), serve: func(ctx context.Context, st *supervisor.Status) error {
+		return h.web.Serve(ctx, listeningReporter{Status: st, listening: h.media.checkNetwork})
+	}})
 	h.supervisor.Add(h.media)
 	h.supervisor.Add(service{name: "conferences", serve: func(ctx context.Context, st *supervisor.Status) error {
 		st.Ready("")
@@ -213,9 +221,6 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		return nil
 	}})
 	h.supervisor.Add(h.stats)
-	h.supervisor.Add(service{name: h.web.Name(), serve: func(ctx context.Context, st *supervisor.Status) error {
-		return h.web.Serve(ctx, st)
-	}})
 	if opts.Discovery {
 		advertiser := discovery.NewAdvertiser(h.announcement, h.logger)
 		h.supervisor.Add(service{name: "discovery", serve: func(ctx context.Context, st *supervisor.Status) error {
@@ -232,6 +237,10 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 			h.mu.Unlock()
 			h.web.Forget()
 			h.supervisor.Restart(h.web.Name())
+		}
+		if before.MediaUDPPorts != after.MediaUDPPorts || !slices.Equal(before.ExternalAddresses, after.ExternalAddresses) ||
+			before.PublicAddressSTUN != after.PublicAddressSTUN || before.ListenAddress != after.ListenAddress {
+			h.media.checkNetwork()
 		}
 		if before.BaseURL != after.BaseURL {
 			// The certificate must cover the name in the new base URL.
@@ -252,6 +261,23 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		}
 	}
 	return h.lock.SetHolder(fmt.Sprintf("pid %d, %s", os.Getpid(), h.LocalURL()))
+}
+
+// listeningReporter tells listening about every Ready or Degraded report
+// of the web subsystem: its port may have changed.
+type listeningReporter struct {
+	*supervisor.Status
+	listening func()
+}
+
+func (r listeningReporter) Ready(note string) {
+	r.Status.Ready(note)
+	r.listening()
+}
+
+func (r listeningReporter) Degraded(reason string) {
+	r.Status.Degraded(reason)
+	r.listening()
 }
 
 // ports merges command-line overrides over the settings.

@@ -63,8 +63,9 @@ func newTestSFU(t *testing.T) *SFU {
 	return s
 }
 
-// newClientAPI is a browser-like pion stack that only ever uses loopback.
-func newClientAPI(t *testing.T) *webrtc.API {
+// newClientAPI is a browser-like pion stack that only ever uses loopback,
+// over UDP unless other networks are given.
+func newClientAPI(t *testing.T, networks ...webrtc.NetworkType) *webrtc.API {
 	t.Helper()
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
@@ -83,7 +84,10 @@ func newClientAPI(t *testing.T) *webrtc.API {
 	settings := webrtc.SettingEngine{}
 	settings.SetIncludeLoopbackCandidate(true)
 	settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if len(networks) == 0 {
+		networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	}
+	settings.SetNetworkTypes(networks)
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings))
 }
@@ -204,10 +208,16 @@ type testClient struct {
 // joinClient joins a room with a new client.
 func joinClient(t *testing.T, room *Room, id string) *testClient {
 	t.Helper()
+	return joinClientWith(t, room, id, newClientAPI(t))
+}
+
+// joinClientWith joins a room with a new client made by api.
+func joinClientWith(t *testing.T, room *Room, id string, api *webrtc.API) *testClient {
+	t.Helper()
 	c := &testClient{
 		t:            t,
 		id:           id,
-		api:          newClientAPI(t),
+		api:          api,
 		stop:         make(chan struct{}),
 		events:       make(chan func(), 1024),
 		tracks:       map[string]*receivedTrack{},

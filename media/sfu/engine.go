@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/pion/ice/v4"
@@ -79,9 +80,16 @@ func supportedHeaderExtensions() map[webrtc.RTPCodecType][]string {
 }
 
 // newAPI builds the one webrtc.API every peer connection of the SFU comes
-// from. onEstimator receives the bandwidth estimator of each new peer
-// connection, synchronously inside NewPeerConnection.
-func newAPI(cfg Config, loggers pionLoggerFactory, onEstimator cc.NewPeerConnectionCallback) (*webrtc.API, error) {
+// from, with the shared media sockets it uses (to close with the SFU; also
+// when newAPI fails). onEstimator receives the bandwidth estimator of each
+// new peer connection, synchronously inside NewPeerConnection.
+func newAPI(cfg Config, loggers pionLoggerFactory, onEstimator cc.NewPeerConnectionCallback) (*webrtc.API, []io.Closer, error) {
+	settings := webrtc.SettingEngine{LoggerFactory: loggers}
+	muxes, err := applyNetwork(&settings, cfg, loggers)
+	if err != nil {
+		return nil, muxes, err
+	}
+
 	media := &webrtc.MediaEngine{}
 	for _, codec := range supportedCodecs() {
 		kind := webrtc.RTPCodecTypeVideo
@@ -89,34 +97,73 @@ func newAPI(cfg Config, loggers pionLoggerFactory, onEstimator cc.NewPeerConnect
 			kind = webrtc.RTPCodecTypeAudio
 		}
 		if err := media.RegisterCodec(codec, kind); err != nil {
-			return nil, fmt.Errorf("register codec %s: %w", codec.MimeType, err)
+			return nil, muxes, fmt.Errorf("register codec %s: %w", codec.MimeType, err)
 		}
 	}
 	for kind, uris := range supportedHeaderExtensions() {
 		for _, uri := range uris {
 			if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, kind); err != nil {
-				return nil, fmt.Errorf("register header extension %s: %w", uri, err)
+				return nil, muxes, fmt.Errorf("register header extension %s: %w", uri, err)
 			}
 		}
 	}
 
 	registry, err := newInterceptorRegistry(loggers, onEstimator)
 	if err != nil {
-		return nil, err
+		return nil, muxes, err
 	}
-
-	settings := webrtc.SettingEngine{LoggerFactory: loggers}
-	settings.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
-	// A server has no use for multicast DNS: a browser that hides its
-	// address behind a .local name still reaches the SFU's host candidates,
-	// which then learns its address as a peer-reflexive candidate.
-	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(media),
 		webrtc.WithInterceptorRegistry(registry),
 		webrtc.WithSettingEngine(settings),
-	), nil
+	), muxes, nil
+}
+
+// iceTCPReadBuffer is how many packets an ICE-TCP connection holds for
+// its reader.
+const iceTCPReadBuffer = 64
+
+// applyNetwork sets where the SFU's ICE candidates are: the shared UDP
+// socket or a port range, ICE-TCP, and the external addresses.
+func applyNetwork(settings *webrtc.SettingEngine, cfg Config, loggers pionLoggerFactory) ([]io.Closer, error) {
+	var muxes []io.Closer
+	settings.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	// A server has no use for multicast DNS: a browser that hides its
+	// address behind a .local name still reaches the SFU's host candidates,
+	// which then learns its address as a peer-reflexive candidate.
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	switch {
+	case cfg.UDP != nil:
+		mux := webrtc.NewICEUDPMux(loggers.NewLogger("udpmux"), cfg.UDP)
+		settings.SetICEUDPMux(mux)
+		muxes = append(muxes, mux)
+	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
+		if err := settings.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return muxes, fmt.Errorf("UDP ports %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+		}
+	}
+	if cfg.TCP != nil {
+		mux := webrtc.NewICETCPMux(loggers.NewLogger("tcpmux"), cfg.TCP, iceTCPReadBuffer)
+		settings.SetICETCPMux(mux)
+		muxes = append(muxes, mux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	settings.SetNetworkTypes(networks)
+	if len(cfg.ExternalAddresses) > 0 {
+		external := make([]string, len(cfg.ExternalAddresses))
+		for i, addr := range cfg.ExternalAddresses {
+			external[i] = addr.String()
+		}
+		err := settings.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: external, AsCandidateType: webrtc.ICECandidateTypeSrflx, Mode: webrtc.ICEAddressRewriteAppend,
+		})
+		if err != nil {
+			return muxes, fmt.Errorf("external addresses: %w", err)
+		}
+	}
+	return muxes, nil
 }
 
 // newInterceptorRegistry assembles the RTP/RTCP processing every peer

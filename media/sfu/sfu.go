@@ -3,7 +3,10 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -20,6 +23,19 @@ type Config struct {
 	// IncludeLoopback offers loopback ICE candidates as well as the host
 	// addresses (tests, single-machine use).
 	IncludeLoopback bool
+	// UDP is the one socket all ICE/UDP media shares (one-port mode); the
+	// SFU owns it from New on. Without it, each connection takes a port in
+	// UDPPortMin..UDPPortMax, or any port when those are zero.
+	UDP                    net.PacketConn
+	UDPPortMin, UDPPortMax uint16
+	// TCP delivers ICE-TCP connections (RFC 6544, passive candidates) that
+	// another listener accepted; its Addr is the port advertised. The SFU
+	// owns it from New on. Nil means no ICE-TCP.
+	TCP net.Listener
+	// ExternalAddresses are public IP addresses that reach this machine
+	// (1:1 NAT, port forwarding): advertised as server-reflexive candidates
+	// beside the host ones, which the LAN keeps using.
+	ExternalAddresses []netip.Addr
 	// Logger receives the SFU's and pion's messages; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -29,6 +45,8 @@ type Config struct {
 type SFU struct {
 	api *webrtc.API
 	log *slog.Logger
+	// muxes are the shared media sockets, closed with the SFU.
+	muxes []io.Closer
 
 	// Bytes of RTP received from publishers and sent to subscribers, for
 	// the dashboard's bandwidth chart.
@@ -52,13 +70,20 @@ func New(cfg Config) (*SFU, error) {
 		logger = slog.Default()
 	}
 	s := &SFU{log: logger.With("component", "sfu"), rooms: map[string]*Room{}}
-	api, err := newAPI(cfg, pionLoggerFactory{logger: s.log}, func(_ string, estimator cc.BandwidthEstimator) {
+	api, muxes, err := newAPI(cfg, pionLoggerFactory{logger: s.log}, func(_ string, estimator cc.BandwidthEstimator) {
 		s.createdEstimator = estimator // newConnectionMu is held by newPeerConnection
 	})
 	if err != nil {
+		closeAll(muxes)
+		if cfg.UDP != nil {
+			cfg.UDP.Close()
+		}
+		if cfg.TCP != nil {
+			cfg.TCP.Close()
+		}
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
-	s.api = api
+	s.api, s.muxes = api, muxes
 	return s, nil
 }
 
@@ -122,7 +147,15 @@ func (s *SFU) Close() error {
 		wg.Go(room.Close)
 	}
 	wg.Wait()
-	return nil
+	return closeAll(s.muxes)
+}
+
+func closeAll(closers []io.Closer) error {
+	var err error
+	for _, c := range closers {
+		err = errors.Join(err, c.Close())
+	}
+	return err
 }
 
 // Traffic returns the bytes of RTP the SFU has received and sent since it

@@ -10,10 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -45,6 +48,15 @@ type Settings struct {
 	// Defaults of new conferences.
 	DefaultLobby           string `json:"default_lobby"`
 	DefaultMaxParticipants int    `json:"default_max_participants"`
+	// MediaUDPPorts is "" for one port (media on the HTTPS port number,
+	// over UDP) or a range such as "50000-51999".
+	MediaUDPPorts string `json:"media_udp_ports"`
+	// ExternalAddresses are public IP addresses or DNS names that reach
+	// this machine through a 1:1 NAT, advertised as ICE candidates.
+	ExternalAddresses []string `json:"external_addresses"`
+	// PublicAddressSTUN is a STUN server ("stun:host:port") the server asks
+	// for its public address at start; "" = do not ask.
+	PublicAddressSTUN string `json:"public_address_stun"`
 }
 
 // PasswordPolicy is what a new password must satisfy.
@@ -89,6 +101,7 @@ func Defaults() Settings {
 		GuestsAllowed:          true,
 		DefaultLobby:           "guests",
 		DefaultMaxParticipants: 50,
+		ExternalAddresses:      []string{},
 	}
 }
 
@@ -173,7 +186,80 @@ func (s Settings) Validate() error {
 	if s.DefaultMaxParticipants < 2 || s.DefaultMaxParticipants > 500 {
 		return invalid("default_max_participants", "must be between 2 and 500")
 	}
+	return s.validateNetwork()
+}
+
+// validateNetwork checks the settings of the media's network.
+func (s Settings) validateNetwork() error {
+	if _, _, err := ParsePortRange(s.MediaUDPPorts); err != nil {
+		return invalid("media_udp_ports", "%v", err)
+	}
+	if len(s.ExternalAddresses) > 16 {
+		return invalid("external_addresses", "at most 16 addresses")
+	}
+	for _, address := range s.ExternalAddresses {
+		if err := checkHostName(address); err != nil {
+			return invalid("external_addresses", "%v", err)
+		}
+	}
+	if s.PublicAddressSTUN != "" {
+		if err := checkSTUNServer(s.PublicAddressSTUN); err != nil {
+			return invalid("public_address_stun", "%v", err)
+		}
+	}
 	return nil
+}
+
+// ParsePortRange reads "50000-51999"; "" is no range (0, 0).
+func ParsePortRange(text string) (low, high uint16, err error) {
+	if text == "" {
+		return 0, 0, nil
+	}
+	first, last, found := strings.Cut(text, "-")
+	from, err1 := strconv.ParseUint(strings.TrimSpace(first), 10, 16)
+	to, err2 := strconv.ParseUint(strings.TrimSpace(last), 10, 16)
+	if !found || err1 != nil || err2 != nil || from < 1024 || to < from {
+		return 0, 0, fmt.Errorf("%q is not a port range such as 50000-51999 (ports from 1024 to 65535, low first), or empty for one port", text)
+	}
+	return uint16(from), uint16(to), nil
+}
+
+// checkHostName accepts an IP address or a DNS name.
+func checkHostName(text string) error {
+	if _, err := netip.ParseAddr(text); err == nil {
+		return nil
+	}
+	labels := strings.Split(strings.TrimSuffix(text, "."), ".")
+	if len(text) > 253 || len(labels) < 2 {
+		return fmt.Errorf("%q is not an IP address or a DNS name such as meet.example.com", text)
+	}
+	for _, label := range labels {
+		if len(label) < 1 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q is not an IP address or a DNS name such as meet.example.com", text)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("%q is not an IP address or a DNS name such as meet.example.com", text)
+			}
+		}
+	}
+	return nil
+}
+
+// checkSTUNServer accepts "stun:host" or "stun:host:port".
+func checkSTUNServer(text string) error {
+	rest, ok := strings.CutPrefix(text, "stun:")
+	if !ok {
+		return fmt.Errorf("%q must start with stun:, as in stun:stun.example.com:3478", text)
+	}
+	host, port, err := net.SplitHostPort(rest)
+	if err != nil {
+		host, port = strings.Trim(rest, "[]"), "3478"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: the port must be a number from 1 to 65535", text)
+	}
+	return checkHostName(host)
 }
 
 // ParseNetwork reads "10.0.0.0/8", "2001:db8::/32" or a single address.
@@ -242,6 +328,7 @@ func (s *Service) Current() Settings {
 
 func (s Settings) clone() Settings {
 	s.AdminNetworks = append([]string(nil), s.AdminNetworks...)
+	s.ExternalAddresses = slices.Clone(s.ExternalAddresses)
 	return s
 }
 

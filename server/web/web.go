@@ -1,7 +1,9 @@
 // Package web owns Parley's listening sockets: the HTTPS server (TLS from
 // the certificate manager, the next free port when the chosen one is
 // taken, graceful shutdown that lets requests in flight finish) and the
-// plain-HTTP port that only redirects to HTTPS.
+// plain-HTTP port that only redirects to HTTPS. The HTTPS port also takes
+// ICE-TCP media connections, told apart by their first bytes, and hands
+// them to the media plane.
 package web
 
 import (
@@ -37,16 +39,23 @@ type Server struct {
 	getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	ports          func() Ports
 	logger         *slog.Logger
+	iceTCP         func(net.Conn)
 
 	mu        sync.Mutex
 	httpsPort int // bound port, 0 while not listening
 	httpPort  int
+	httpsAddr net.Addr
 }
 
 // New returns the web subsystem. ports is read at every (re)start.
 func New(handler http.Handler, getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error), ports func() Ports, logger *slog.Logger) *Server {
 	return &Server{handler: handler, getCertificate: getCertificate, ports: ports, logger: logger}
 }
+
+// PassICETCP hands the ICE-TCP connections that arrive on the HTTPS port
+// to fn, which owns them from then on. Call it before Serve; without it
+// such connections are closed.
+func (s *Server) PassICETCP(fn func(net.Conn)) { s.iceTCP = fn }
 
 // portSearch is how many ports after the preferred one are tried.
 const portSearch = 100
@@ -64,6 +73,13 @@ func (s *Server) HTTPSPort() int {
 	return s.httpsPort
 }
 
+// HTTPSAddr is the bound HTTPS address, nil when not listening.
+func (s *Server) HTTPSAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.httpsAddr
+}
+
 // Serve listens and serves until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, st Reporter) error {
 	ports := s.ports()
@@ -73,10 +89,12 @@ func (s *Server) Serve(ctx context.Context, st Reporter) error {
 	if previous := s.HTTPSPort(); previous != 0 {
 		preferred = previous
 	}
-	tlsListener, httpsPort, err := listenFree(ctx, ports.Address, preferred)
+	tcpListener, httpsPort, err := listenFree(ctx, ports.Address, preferred)
 	if err != nil {
 		return err
 	}
+	tlsListener := newDemuxListener(tcpListener, s.iceTCP, s.logger)
+	defer tlsListener.wait()
 	notes := []string{}
 	if httpsPort != ports.HTTPSPort {
 		notes = append(notes, fmt.Sprintf("port %d in use, serving HTTPS on port %d", ports.HTTPSPort, httpsPort))
@@ -106,6 +124,7 @@ func (s *Server) Serve(ctx context.Context, st Reporter) error {
 
 	s.mu.Lock()
 	s.httpsPort, s.httpPort = httpsPort, httpPort
+	s.httpsAddr = tcpListener.Addr()
 	s.mu.Unlock()
 
 	failed := make(chan error, 2)
@@ -213,5 +232,5 @@ func redirectToHTTPS(httpsPort int) http.Handler {
 func (s *Server) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.httpsPort, s.httpPort = 0, 0
+	s.httpsPort, s.httpPort, s.httpsAddr = 0, 0, nil
 }
