@@ -9,10 +9,12 @@ BIN     := bin/parley
 # Programs the build and the tests use, as command:debian-package. The
 # desktop window's tests run the app under Xvfb; the discovery tests run
 # avahi (a third-party mDNS client) inside network namespaces, never on
-# this machine's network, so deps keeps the system's avahi from starting.
+# this machine's network, so deps keeps the system's avahi from starting;
+# the network tests run coturn as an external TURN server on loopback, so
+# its system service is kept from starting too.
 DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr \
 	pkg-config:pkg-config Xvfb:xvfb ping:iputils-ping sysctl:procps mount:mount \
-	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus
+	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus turnserver:coturn nft:nftables
 
 # Headers the desktop app is built against, as file:debian-package: the
 # window (Fyne: OpenGL and X11 through GLFW), and VP8 (libvpx) and Opus
@@ -50,9 +52,9 @@ deps:
 	  echo "Installing:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  guard=""; \
-	  case " $$missing " in *" avahi-daemon "*) \
+	  case " $$missing " in *" avahi-daemon "*|*" coturn "*) \
 	    if [ ! -e /usr/sbin/policy-rc.d ]; then \
-	      guard=1; printf '#!/bin/sh\n[ "$$1" = avahi-daemon ] && exit 101\nexit 0\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null; \
+	      guard=1; printf '#!/bin/sh\ncase "$$1" in avahi-daemon|coturn) exit 101;; esac\nexit 0\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null; \
 	      $$sudo chmod 755 /usr/sbin/policy-rc.d; \
 	    fi;; \
 	  esac; \
@@ -61,10 +63,10 @@ deps:
 	  if [ -n "$$guard" ]; then \
 	    $$sudo rm -f /usr/sbin/policy-rc.d; \
 	    if command -v systemctl >/dev/null 2>&1; then \
-	      $$sudo systemctl mask avahi-daemon.service avahi-daemon.socket >/dev/null 2>&1 || true; \
+	      $$sudo systemctl mask avahi-daemon.service avahi-daemon.socket coturn.service >/dev/null 2>&1 || true; \
 	    fi; \
-	    echo "avahi-daemon is installed for the tests, which run it only inside their own network namespaces;"; \
-	    echo "it is kept from starting on this machine's network (systemctl unmask avahi-daemon to undo)."; \
+	    echo "avahi-daemon and coturn are installed for the tests, which run them only in their own network namespaces"; \
+	    echo "or on loopback; their services are kept from starting (systemctl unmask avahi-daemon coturn to undo)."; \
 	  fi; \
 	  [ "$$status" = 0 ] || exit $$status; \
 	fi

@@ -26,6 +26,7 @@ import (
 	"github.com/parleyhq/parley/assets"
 	"github.com/parleyhq/parley/discovery"
 	"github.com/parleyhq/parley/media/sfu"
+	"github.com/parleyhq/parley/media/turnserver"
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/api"
 	"github.com/parleyhq/parley/server/certs"
@@ -64,6 +65,8 @@ type core struct {
 	settings *settings.Service
 	accounts *accounts.Service
 	serverID string
+	// turnSecret signs the built-in TURN server's credentials.
+	turnSecret []byte
 }
 
 // hashTarget is how long one password hash should take on this machine.
@@ -115,13 +118,23 @@ func wireCore(ctx context.Context, dir string, db *store.DB) (*core, error) {
 	if err := json.Unmarshal([]byte(hashText), &params); err != nil {
 		return nil, fmt.Errorf("stored password-hash costs are unreadable: %w", err)
 	}
+	turnText, err := settings.InternalValue(ctx, db, "turn_secret", newTURNSecret)
+	if err != nil {
+		return nil, err
+	}
+	turnHex, _ := strconv.Unquote(turnText)
+	turnSecret, err := hex.DecodeString(turnHex)
+	if err != nil || len(turnSecret) < 16 {
+		return nil, fmt.Errorf("the stored TURN secret is unreadable; remove the row internal.turn_secret from %s", db.Path())
+	}
 	id, _ := strconv.Unquote(serverID)
 	return &core{
-		dir:      dir,
-		db:       db,
-		settings: current,
-		accounts: accounts.New(db, current.Current, accounts.NewHasher(params)),
-		serverID: id,
+		turnSecret: turnSecret,
+		dir:        dir,
+		db:         db,
+		settings:   current,
+		accounts:   accounts.New(db, current.Current, accounts.NewHasher(params)),
+		serverID:   id,
 	}, nil
 }
 
@@ -131,6 +144,7 @@ type Host struct {
 	lock        *datadir.Lock
 	certs       *certs.Manager
 	media       *mediaService
+	turn        *turnService
 	conferences *conference.Service
 	signal      *signal.Server
 	web         *web.Server
@@ -191,13 +205,15 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	h.supervisor = supervisor.New(supervisor.Options{Logger: h.logger, OnEvent: h.recordSubsystemEvent})
 	h.media = newMediaService(sfu.Config{IncludeLoopback: opts.ICELoopback, Logger: h.logger}, h.core.settings.Current,
 		func() string { return h.ports().Address }, func() net.Addr { return h.web.HTTPSAddr() })
+	h.turn = &turnService{settings: h.core.settings.Current, secret: h.core.turnSecret, listen: func() string { return h.ports().Address },
+		certs: turnserver.Config{GetCertificate: h.certs.GetCertificate, Logger: h.logger}, mediaPort: h.mediaPort}
 	h.conferences = conference.New(conference.Config{DB: h.core.db, Accounts: h.core.accounts,
-		Settings: h.core.settings.Current, BaseURL: h.URL, Media: h.media, Logger: h.logger})
+		Settings: h.core.settings.Current, BaseURL: h.URL, Media: h.media, ICEServers: h.iceServersFor, Logger: h.logger})
 	h.signal = signal.New(h.conferences, h.core.accounts, h.core.settings.Current, h.logger)
 	h.stats = &statsService{host: h}
 	handler := api.New(api.Config{
 		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,
-		Conferences: h.conferences, Signal: h.signal,
+		Conferences: h.conferences, Signal: h.signal, ICEServers: h.iceServersFor,
 		Health: h.health, Stats: h.stats.stats, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
 	})
 	h.overrides = opts
@@ -212,6 +228,7 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		return h.web.Serve(ctx, listeningReporter{Status: st, listening: h.media.checkNetwork})
 	}})
 	h.supervisor.Add(h.media)
+	h.supervisor.Add(h.turn)
 	h.supervisor.Add(service{name: "conferences", serve: func(ctx context.Context, st *supervisor.Status) error {
 		st.Ready("")
 		<-ctx.Done()
@@ -241,6 +258,9 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		if before.MediaUDPPorts != after.MediaUDPPorts || !slices.Equal(before.ExternalAddresses, after.ExternalAddresses) ||
 			before.PublicAddressSTUN != after.PublicAddressSTUN || before.ListenAddress != after.ListenAddress {
 			h.media.checkNetwork()
+		}
+		if before.TURN != after.TURN || before.ListenAddress != after.ListenAddress {
+			h.supervisor.Restart(h.turn.Name())
 		}
 		if before.BaseURL != after.BaseURL {
 			// The certificate must cover the name in the new base URL.

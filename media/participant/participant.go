@@ -244,7 +244,8 @@ func (p *Participant) connect(ctx, sendCtx context.Context) error {
 	if err != nil {
 		return err
 	}
-	config := webrtc.Configuration{ICEServers: p.joined.ICEServers, BundlePolicy: webrtc.BundlePolicyMaxBundle}
+	config := webrtc.Configuration{ICEServers: p.joined.ICEServers, BundlePolicy: webrtc.BundlePolicyMaxBundle,
+		ICETransportPolicy: webrtc.NewICETransportPolicy(p.joined.ICETransportPolicy)}
 	if p.subscribe, err = api.NewPeerConnection(config); err != nil {
 		return fmt.Errorf("subscribe connection: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/settings"
 	"github.com/parleyhq/parley/server/store"
+	"github.com/pion/webrtc/v4"
 )
 
 // Subsystem is one line of the status report.
@@ -45,12 +46,15 @@ type Config struct {
 	Certificates Certificates
 	Conferences  *conference.Service
 	Signal       SignalServer
-	Health       func() []Subsystem
-	Stats        func() Stats
-	ServerID     string
-	Version      string
-	Pages        fs.FS // the web client: index.html, setup.html and the files under /assets/
-	Logger       *slog.Logger
+	// ICEServers is what a client joining now gets, for the settings'
+	// test of the STUN and TURN servers.
+	ICEServers func(user string) []webrtc.ICEServer
+	Health     func() []Subsystem
+	Stats      func() Stats
+	ServerID   string
+	Version    string
+	Pages      fs.FS // the web client: index.html, setup.html and the files under /assets/
+	Logger     *slog.Logger
 }
 
 // API serves HTTP requests.
@@ -113,6 +117,7 @@ func (a *API) routes() {
 
 	a.handle("GET /api/v1/settings", audit, a.getSettings)
 	a.handle("PATCH /api/v1/settings", admin, a.updateSettings)
+	a.handle("POST /api/v1/settings/ice-servers/check", admin, a.checkICEServers)
 
 	a.handle("GET /api/v1/tls", audit, a.getCertificate)
 	a.handle("PUT /api/v1/tls", admin, a.uploadCertificate)

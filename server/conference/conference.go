@@ -83,6 +83,7 @@ type Conference struct {
 	Schedule        *ScheduleSpec `json:"schedule,omitempty"`
 	Invitees        []Invitee     `json:"invitees"`
 	Link            string        `json:"link"`
+	RelayOnly       bool          `json:"relay_only"`
 	State           string        `json:"state"`
 	OpensAt         *time.Time    `json:"opens_at,omitempty"`
 	Running         bool          `json:"running"`
@@ -105,6 +106,7 @@ type JoinInfo struct {
 	State          string     `json:"state"`
 	OpensAt        *time.Time `json:"opens_at"`
 	SignInRequired bool       `json:"sign_in_required"`
+	RelayOnly      bool       `json:"relay_only"`
 }
 
 // describe is the conference as its participants see it.

@@ -16,6 +16,7 @@ import (
 	"github.com/parleyhq/parley/server/problem"
 	"github.com/parleyhq/parley/server/protocol"
 	"github.com/parleyhq/parley/server/store"
+	"github.com/pion/webrtc/v4"
 )
 
 // Room is a running conference: who is in it, who waits, and its state
@@ -256,7 +257,11 @@ func (r *Room) redefine(c Conference) {
 	}
 }
 
-func (r *Room) describeLocked() protocol.Conference { return r.def.describe(r.locked, r.pin != "") }
+func (r *Room) describeLocked() protocol.Conference {
+	described := r.def.describe(r.locked, r.pin != "")
+	described.RelayOnly = r.svc.relayOnly(r.def)
+	return described
+}
 
 func (r *Room) conferenceUpdatedLocked() *protocol.ConferenceUpdated {
 	return &protocol.ConferenceUpdated{Event: protocol.Event{Type: "conference_updated"}, Conference: r.describeLocked()}
@@ -301,6 +306,11 @@ func (r *Room) enter(p *participant, requestID int64) (*Handle, error) {
 	if len(r.joined) >= r.def.MaxParticipants && p.info.Role != protocol.RoleOwner {
 		r.mu.Unlock()
 		return nil, fail("full", "This conference is full (%d participants).", r.def.MaxParticipants)
+	}
+	if r.svc.relayOnly(r.def) && !hasRelay(r.svc.iceServers(iceUser(p.info))) {
+		r.mu.Unlock()
+		return nil, fail("relay_unavailable", "This conference sends all media through a relay (TURN) server, and none is set up. "+
+			"Ask the administrator to turn on the built-in TURN server or to add one in the settings.")
 	}
 	if r.lobbyApplies(p) {
 		p.inLobby, p.lobbySince = true, r.svc.now()
@@ -383,10 +393,15 @@ func (r *Room) joinedLocked(p *participant, requestID int64) *protocol.Joined {
 	for _, q := range r.joined {
 		participants = append(participants, q.info)
 	}
+	policy := webrtc.ICETransportPolicyAll
+	if r.svc.relayOnly(r.def) {
+		policy = webrtc.ICETransportPolicyRelay
+	}
 	joined := &protocol.Joined{
 		Event: protocol.Event{Type: "joined", Re: requestID}, You: p.info, Conference: r.describeLocked(),
-		Participants: participants, Chat: []protocol.ChatMessage{}, ICEServers: r.svc.iceServers(),
-		Resume: p.resume, Speaker: r.speaker, ChatEditMinutes: r.svc.settings().ChatEditMinutes,
+		Participants: participants, Chat: []protocol.ChatMessage{}, ICEServers: r.svc.iceServers(iceUser(p.info)),
+		ICETransportPolicy: policy.String(),
+		Resume:             p.resume, Speaker: r.speaker, ChatEditMinutes: r.svc.settings().ChatEditMinutes,
 	}
 	if isModerator(p.info.Role) {
 		joined.Lobby = r.lobbyListLocked()

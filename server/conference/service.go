@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/problem"
+	"github.com/parleyhq/parley/server/protocol"
 	"github.com/parleyhq/parley/server/settings"
 	"github.com/parleyhq/parley/server/store"
 )
@@ -25,7 +27,7 @@ type Service struct {
 	settings   func() settings.Settings
 	baseURL    func() string
 	media      Media
-	iceServers func() []webrtc.ICEServer
+	iceServers func(user string) []webrtc.ICEServer
 	logger     *slog.Logger
 	now        func() time.Time
 
@@ -44,8 +46,9 @@ type Config struct {
 	// BaseURL is the address every link starts with, ending in "/".
 	BaseURL func() string
 	Media   Media
-	// ICEServers are handed to clients in joined.
-	ICEServers func() []webrtc.ICEServer
+	// ICEServers are handed to clients in joined; user names the one
+	// they are for (TURN credentials and quotas are per user).
+	ICEServers func(user string) []webrtc.ICEServer
 	Logger     *slog.Logger
 }
 
@@ -57,7 +60,7 @@ func New(cfg Config) *Service {
 	}
 	iceServers := cfg.ICEServers
 	if iceServers == nil {
-		iceServers = func() []webrtc.ICEServer { return []webrtc.ICEServer{} }
+		iceServers = func(string) []webrtc.ICEServer { return []webrtc.ICEServer{} }
 	}
 	return &Service{
 		db: cfg.DB, accounts: cfg.Accounts, settings: cfg.Settings, baseURL: cfg.BaseURL, media: cfg.Media,
@@ -67,6 +70,31 @@ func New(cfg Config) *Service {
 }
 
 func roomKey(cid string) string { return strings.ToLower(cid) }
+
+// relayOnly says whether a conference's media must go through a TURN
+// relay: its own choice, or the server's.
+func (s *Service) relayOnly(c Conference) bool { return c.RelayOnly || s.settings().RelayOnly }
+
+// hasRelay says whether a list of ICE servers has a TURN server.
+func hasRelay(servers []webrtc.ICEServer) bool {
+	for _, server := range servers {
+		for _, url := range server.URLs {
+			if strings.HasPrefix(url, "turn:") || strings.HasPrefix(url, "turns:") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// iceUser names a participant for the ICE servers: the account, so that a
+// person's quota holds across their devices, or the guest's participant.
+func iceUser(p protocol.Participant) string {
+	if p.UserID != 0 {
+		return "user-" + strconv.FormatInt(p.UserID, 10)
+	}
+	return "guest-" + p.ID
+}
 
 // runningRoom returns the live room of a conference, or nil.
 func (s *Service) runningRoom(cid string) *Room {

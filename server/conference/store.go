@@ -33,6 +33,8 @@ type Spec struct {
 	MaxParticipants int           `json:"max_participants"`
 	Schedule        *ScheduleSpec `json:"schedule"`
 	Invitees        []Invitee     `json:"invitees"`
+	// RelayOnly sends all media through a TURN relay.
+	RelayOnly bool `json:"relay_only"`
 }
 
 // Patch changes a conference; nil fields stay. CID and Kind never change.
@@ -47,6 +49,7 @@ type Patch struct {
 	MaxParticipants *int          `json:"max_participants,omitempty"`
 	Schedule        *ScheduleSpec `json:"schedule,omitempty"`
 	Invitees        *[]Invitee    `json:"invitees,omitempty"`
+	RelayOnly       *bool         `json:"relay_only,omitempty"`
 }
 
 // Limits of a conference.
@@ -258,11 +261,11 @@ func (s *Service) create(ctx context.Context, owner accounts.User, source string
 			}
 			now := store.NowMillis()
 			res, err := tx.ExecContext(ctx, `INSERT INTO conferences (cid, name, owner_id, kind, access, mode, pin, lobby,
-				max_participants, starts_at, duration_minutes, time_zone, weekdays, join_before_minutes, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cid) DO NOTHING`,
+				max_participants, starts_at, duration_minutes, time_zone, weekdays, join_before_minutes, relay_only, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cid) DO NOTHING`,
 				spec.CID, spec.Name, owner.ID, spec.Kind, spec.Access, spec.Mode, spec.PIN, spec.Lobby, spec.MaxParticipants,
 				store.Millis(schedule.Start), int(schedule.Duration/time.Minute), scheduleZone(spec.Schedule), int(schedule.Weekdays),
-				int(schedule.JoinBefore/time.Minute), now, now)
+				int(schedule.JoinBefore/time.Minute), spec.RelayOnly, now, now)
 			if err != nil {
 				return fmt.Errorf("create conference: %w", err)
 			}
@@ -330,7 +333,7 @@ func setInvitees(ctx context.Context, tx *sql.Tx, conferenceID int64, invitees [
 
 const selectConference = `SELECT c.id, c.cid, c.name, c.owner_id, u.login, u.display_name, c.kind, c.access, c.mode, c.pin,
 	c.lobby, c.max_participants, c.starts_at, c.duration_minutes, c.time_zone, c.weekdays, c.join_before_minutes,
-	c.created_at, c.updated_at, c.ended_at
+	c.relay_only, c.created_at, c.updated_at, c.ended_at
 	FROM conferences c JOIN users u ON u.id = c.owner_id`
 
 func (s *Service) scan(rows interface{ Scan(...any) error }) (row, error) {
@@ -341,7 +344,7 @@ func (s *Service) scan(rows interface{ Scan(...any) error }) (row, error) {
 	)
 	err := rows.Scan(&r.ID, &r.CID, &r.Name, &r.ownerID, &r.Owner.Login, &r.Owner.DisplayName, &r.Kind, &r.Access,
 		&r.Mode, &r.pin, &r.Lobby, &r.MaxParticipants, &startsAt, &durationMinutes, &r.timeZone, &wdays,
-		&joinBeforeMinutes, &created, &updated, &ended)
+		&joinBeforeMinutes, &r.RelayOnly, &created, &updated, &ended)
 	if err != nil {
 		return row{}, err
 	}
@@ -438,7 +441,7 @@ func (s *Service) JoinInfo(ctx context.Context, cid string, signedIn bool) (Join
 		return JoinInfo{}, err
 	}
 	return JoinInfo{CID: c.CID, Name: c.Name, Kind: c.Kind, Access: c.Access, Mode: c.Mode, HasPIN: s.hasPIN(c),
-		State: c.State, OpensAt: c.OpensAt,
+		State: c.State, OpensAt: c.OpensAt, RelayOnly: s.relayOnly(c),
 		SignInRequired: !signedIn && (c.Access == AccessInternal || !s.settings().GuestsAllowed)}, nil
 }
 
@@ -561,6 +564,9 @@ func (s *Service) Update(ctx context.Context, actor accounts.User, source, cid s
 		if p.MaxParticipants != nil {
 			after.MaxParticipants = *p.MaxParticipants
 		}
+		if p.RelayOnly != nil {
+			after.RelayOnly = *p.RelayOnly
+		}
 		invitees := r.Invitees
 		if p.Invitees != nil {
 			invitees = *p.Invitees
@@ -586,9 +592,9 @@ func (s *Service) Update(ctx context.Context, actor accounts.User, source, cid s
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE conferences SET name = ?, access = ?, mode = ?, lobby = ?, pin = ?,
 			max_participants = ?, starts_at = ?, duration_minutes = ?, time_zone = ?, weekdays = ?, join_before_minutes = ?,
-			updated_at = ? WHERE id = ?`, after.Name, after.Access, after.Mode, after.Lobby, after.pin, after.MaxParticipants,
+			relay_only = ?, updated_at = ? WHERE id = ?`, after.Name, after.Access, after.Mode, after.Lobby, after.pin, after.MaxParticipants,
 			store.Millis(schedule.Start), int(schedule.Duration/time.Minute), after.timeZone, int(schedule.Weekdays),
-			int(schedule.JoinBefore/time.Minute), store.NowMillis(), r.ID); err != nil {
+			int(schedule.JoinBefore/time.Minute), after.RelayOnly, store.NowMillis(), r.ID); err != nil {
 			return fmt.Errorf("update conference %s: %w", cid, err)
 		}
 		if p.Invitees != nil {
@@ -624,6 +630,7 @@ func diff(before, after row, p Patch) map[string]any {
 	compare("lobby", before.Lobby, after.Lobby)
 	compare("has_pin", before.pin != "", after.pin != "")
 	compare("max_participants", before.MaxParticipants, after.MaxParticipants)
+	compare("relay_only", before.RelayOnly, after.RelayOnly)
 	if p.Schedule != nil {
 		beforeValues["schedule"], afterValues["schedule"] = before.Schedule, p.Schedule
 	}

@@ -62,6 +62,8 @@ type Conference struct {
 	Lobby           string `json:"lobby"`
 	MaxParticipants int    `json:"max_participants"`
 	Link            string `json:"link"`
+	// RelayOnly: all media goes through a TURN relay.
+	RelayOnly bool `json:"relay_only"`
 }
 
 // ChatMessage is one chat line.
@@ -133,9 +135,12 @@ type Joined struct {
 	Chat         []ChatMessage      `json:"chat"`
 	Lobby        []LobbyEntry       `json:"lobby,omitempty"`
 	ICEServers   []webrtc.ICEServer `json:"ice_servers"`
-	Resume       string             `json:"resume"`
-	Speaker      string             `json:"speaker,omitempty"`
-	Resumed      bool               `json:"resumed,omitempty"`
+	// ICETransportPolicy is "relay" when media must go through a TURN
+	// relay (ice_servers then has one), else "all".
+	ICETransportPolicy string `json:"ice_transport_policy"`
+	Resume             string `json:"resume"`
+	Speaker            string `json:"speaker,omitempty"`
+	Resumed            bool   `json:"resumed,omitempty"`
 	// PIN is the current PIN, for moderators only.
 	PIN string `json:"pin,omitempty"`
 	// ChatEditMinutes is how long authors may change their messages.

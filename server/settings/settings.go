@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/parleyhq/parley/server/eventlog"
+	"github.com/parleyhq/parley/server/iceservers"
 	"github.com/parleyhq/parley/server/store"
 )
 
@@ -54,9 +55,31 @@ type Settings struct {
 	// ExternalAddresses are public IP addresses or DNS names that reach
 	// this machine through a 1:1 NAT, advertised as ICE candidates.
 	ExternalAddresses []string `json:"external_addresses"`
+	// ICEServers are the STUN and TURN servers handed to every client,
+	// besides the built-in TURN server.
+	ICEServers ICEServers `json:"ice_servers"`
+	// TURN is the built-in TURN server.
+	TURN TURN `json:"turn"`
+	// RelayOnly sends the media of every conference through a TURN relay.
+	RelayOnly bool `json:"relay_only"`
 	// PublicAddressSTUN is a STUN server ("stun:host:port") the server asks
 	// for its public address at start; "" = do not ask.
 	PublicAddressSTUN string `json:"public_address_stun"`
+}
+
+// TURN configures the built-in TURN server, which relays media for
+// clients that cannot reach the server directly.
+type TURN struct {
+	Enabled bool `json:"enabled"`
+	Port    int  `json:"port"`     // UDP and TCP
+	TLSPort int  `json:"tls_port"` // TURN over TLS (443 passes strict firewalls); 0 = off
+	// RelayPorts is the range relayed media uses, such as "49152-65535";
+	// "" = any free port.
+	RelayPorts string `json:"relay_ports"`
+	// AllowPrivatePeers lets clients relay to loopback, link-local and
+	// this machine's own addresses besides its media port.
+	AllowPrivatePeers     bool `json:"allow_private_peers"`
+	MaxAllocationsPerUser int  `json:"max_allocations_per_user"`
 }
 
 // PasswordPolicy is what a new password must satisfy.
@@ -102,6 +125,8 @@ func Defaults() Settings {
 		DefaultLobby:           "guests",
 		DefaultMaxParticipants: 50,
 		ExternalAddresses:      []string{},
+		ICEServers:             ICEServers{},
+		TURN:                   TURN{Enabled: true, Port: 3478, MaxAllocationsPerUser: 10},
 	}
 }
 
@@ -207,6 +232,72 @@ func (s Settings) validateNetwork() error {
 			return invalid("public_address_stun", "%v", err)
 		}
 	}
+	if err := iceservers.Validate(s.ICEServers); err != nil {
+		return invalid("ice_servers", "%v", err)
+	}
+	return s.TURN.validate(s.HTTPSPort)
+}
+
+func (t TURN) validate(httpsPort int) error {
+	if t.Port < 1 || t.Port > 65535 {
+		return invalid("turn.port", "must be between 1 and 65535")
+	}
+	if t.TLSPort < 0 || t.TLSPort > 65535 || t.TLSPort == t.Port {
+		return invalid("turn.tls_port", "must be between 1 and 65535 and differ from turn.port, or 0 for no TURN over TLS")
+	}
+	if t.TLSPort == httpsPort {
+		return invalid("turn.tls_port", "must differ from https_port, which already takes TCP port %d", httpsPort)
+	}
+	if _, _, err := ParsePortRange(t.RelayPorts); err != nil {
+		return invalid("turn.relay_ports", "%v", err)
+	}
+	if t.MaxAllocationsPerUser < 1 || t.MaxAllocationsPerUser > 1000 {
+		return invalid("turn.max_allocations_per_user", "must be between 1 and 1000")
+	}
+	return nil
+}
+
+// ICEServers is the list of STUN and TURN servers. Besides the JSON list
+// the API returns, a change may give it as text in either form an
+// administrator pastes (iceservers.Parse), or as the four fields of the
+// simple form: {"stun": ..., "turn": ..., "login": ..., "password": ...}.
+type ICEServers []iceservers.Server
+
+func (l *ICEServers) UnmarshalJSON(data []byte) error {
+	trimmed := bytes.TrimSpace(data)
+	var list []iceservers.Server
+	var err error
+	switch {
+	case bytes.Equal(trimmed, []byte("null")):
+	case len(trimmed) > 0 && trimmed[0] == '"':
+		var text string
+		if err := json.Unmarshal(trimmed, &text); err != nil {
+			return err
+		}
+		list, err = iceservers.Parse(text)
+	case len(trimmed) > 0 && trimmed[0] == '{' && bytes.Contains(trimmed, []byte(`"login"`)):
+		var fields struct {
+			STUN     string `json:"stun"`
+			TURN     string `json:"turn"`
+			Login    string `json:"login"`
+			Password string `json:"password"`
+		}
+		decoder := json.NewDecoder(bytes.NewReader(trimmed))
+		decoder.DisallowUnknownFields()
+		if err := decoder.Decode(&fields); err != nil {
+			return fmt.Errorf("the simple form has the fields stun, turn, login and password: %w", err)
+		}
+		list, err = iceservers.FromFields(fields.STUN, fields.TURN, fields.Login, fields.Password)
+	default:
+		list, err = iceservers.Parse(string(trimmed))
+	}
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []iceservers.Server{}
+	}
+	*l = list
 	return nil
 }
 
@@ -329,6 +420,7 @@ func (s *Service) Current() Settings {
 func (s Settings) clone() Settings {
 	s.AdminNetworks = append([]string(nil), s.AdminNetworks...)
 	s.ExternalAddresses = slices.Clone(s.ExternalAddresses)
+	s.ICEServers = slices.Clone(s.ICEServers)
 	return s
 }
 

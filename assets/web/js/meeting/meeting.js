@@ -18,6 +18,8 @@
 //   layout        'gallery' | 'speaker'
 //   lastError     code of the last error (protocol.md codes, plus
 //                 'unreachable', 'closed', 'timeout', 'permission', 'media'), or null
+//   relayProblem  why media cannot reach the relay (TURN) server, or ''
+//                 (shown in the banner while the media path is in trouble)
 //   dropConnection()  closes the WebSocket as a network failure would: the
 //                 page goes 'reconnecting' and resumes with `join` + `resume`
 //   restartIce()  restarts ICE on both connections as after a media failure
@@ -107,6 +109,7 @@ const m = {
   screenTrack: null,
   reconnect: null,
   iceTrouble: null,
+  relayProblem: '',
   statsTimer: 0,
   stopSelfMeter: () => {},
   openPanel: '',
@@ -175,6 +178,7 @@ window.parley = {
   chat: () => [...chat.messages.values()],
   get layout() { return m.layout; },
   get lastError() { return m.lastError; },
+  get relayProblem() { return m.relayProblem; },
   dropConnection: () => {
     if (m.signal && m.signal.ws) m.signal.ws.close(4000, 'test: dropped');
   },
@@ -601,12 +605,14 @@ function joined(msg) {
 // setupMedia creates both connections. The subscribe side exists before
 // anything is awaited: the server's first offer may follow `joined` at once.
 function setupMedia(msg) {
-  const config = rtcConfig(msg.ice_servers);
+  const config = rtcConfig(msg.ice_servers, msg.ice_transport_policy);
   const hooks = {
     sendCandidate: (target, candidate) => m.send({ type: 'candidate', target, candidate }),
     onTrouble: (conn, state) => iceTrouble(conn, state),
     onHealthy: () => iceHealthy(),
+    onCandidateError: (event) => candidateError(event),
   };
+  m.relayProblem = '';
   m.subscriber = new Subscriber(config, hooks, (x) => m.send(x), remoteTracks);
   m.publisher = new Publisher(config, hooks, (x) => m.request(x));
   const micTrack = media.microphone;
@@ -891,6 +897,7 @@ function renderAll() {
   const count = m.participants.size;
   $('count-badge').textContent = count === 1 ? '1 person' : `${count} people`;
   $('locked-badge').hidden = !(m.conference && m.conference.locked);
+  $('relay-badge').hidden = !(m.conference && m.conference.relay_only);
   const waiting = isModeratorRole(m.you.role) ? m.lobby.length : 0;
   const badge = $('participants-badge');
   badge.hidden = waiting === 0;
@@ -1419,11 +1426,27 @@ function iceTrouble() {
   if (!m.publisher || !m.subscriber) return;
   if (!m.iceTrouble) {
     m.iceTrouble = { since: Date.now(), last: 0, giveUp: setTimeout(() => {
-      finish('lost', { reason: 'Audio and video could not reconnect. Check your network, then rejoin.' });
+      finish('lost', { reason: m.relayProblem || 'Audio and video could not reconnect. Check your network, then rejoin.' });
     }, RECONNECT_GIVE_UP_MS) };
-    if (!m.reconnect) showBanner('Reconnecting audio and video…');
+    if (!m.reconnect) showBanner(m.relayProblem || 'Reconnecting audio and video…');
   }
   restartIce();
+}
+
+// candidateError explains why a TURN server gave no relay candidate: in a
+// relay-only meeting that is why audio and video cannot connect.
+function candidateError(event) {
+  const url = event.url || '';
+  if (!/^turns?:/.test(url)) return;
+  if (event.errorCode === 401) {
+    m.relayProblem = `The relay server ${url} refused the user name and password it was given. ` +
+      'Ask the administrator to check the TURN server settings (the settings test says what is wrong).';
+  } else if (!m.relayProblem) {
+    m.relayProblem = `The relay server ${url} could not be reached (${event.errorCode} ${event.errorText || ''}). ` +
+      'Audio and video cannot connect without it: check your network, or ask the administrator.';
+  }
+  const connected = [m.publisher, m.subscriber].some((c) => c && c.connectedOnce && c.healthy);
+  if (m.conference && m.conference.relay_only && !connected) showBanner(m.relayProblem);
 }
 
 function restartIce(now = false) {

@@ -9,8 +9,9 @@ export const SIMULCAST = [
   { rid: 'f', maxBitrate: 1500000 },
 ];
 
-// rtcConfig turns joined.ice_servers into an RTCConfiguration.
-export function rtcConfig(iceServers) {
+// rtcConfig turns joined.ice_servers and joined.ice_transport_policy
+// into an RTCConfiguration.
+export function rtcConfig(iceServers, policy) {
   const servers = [];
   for (const server of iceServers || []) {
     if (!server || !server.urls) continue;
@@ -19,7 +20,7 @@ export function rtcConfig(iceServers) {
     if (server.credential) entry.credential = server.credential;
     servers.push(entry);
   }
-  return { iceServers: servers, bundlePolicy: 'max-bundle' };
+  return { iceServers: servers, bundlePolicy: 'max-bundle', iceTransportPolicy: policy === 'relay' ? 'relay' : 'all' };
 }
 
 const TROUBLE_AFTER_MS = 3000;
@@ -28,7 +29,7 @@ const TROUBLE_AFTER_MS = 3000;
 // until the remote description is set) and a watch on the ICE state that
 // reports trouble: 'failed', or 'disconnected' for more than 3 s.
 class Connection {
-  constructor(target, config, { sendCandidate, onTrouble, onHealthy }) {
+  constructor(target, config, { sendCandidate, onTrouble, onHealthy, onCandidateError }) {
     this.target = target;
     this.pc = new RTCPeerConnection(config);
     this.queued = [];
@@ -47,6 +48,8 @@ class Connection {
         : null);
     });
     this.pc.addEventListener('iceconnectionstatechange', () => this.watch());
+    // A STUN or TURN server that failed (a TURN password refused: 401).
+    if (onCandidateError) this.pc.addEventListener('icecandidateerror', onCandidateError);
   }
 
   get iceState() {
