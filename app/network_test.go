@@ -121,3 +121,47 @@ func TestRelayOnlyThroughCoturn(t *testing.T) {
 		 document.querySelector('#banner').textContent.includes('refused the user name and password')`, 30*time.Second)
 	late.Screenshot(screenshotDir(t) + "/relay-refused.png")
 }
+
+// TestRelayOnlyThroughTheBuiltInTURN forces relaying with no TURN server
+// configured but Parley's own: the settings test allocates on it with the
+// credentials clients get, and a browser and a Go participant exchange
+// media over relay candidates.
+func TestRelayOnlyThroughTheBuiltInTURN(t *testing.T) {
+	s, owner, c := meetingServer(t, map[string]any{"name": "Relayed here", "lobby": "off", "relay_only": true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	waitFor(t, "the built-in TURN server (on by default)", 20*time.Second, func() bool {
+		status, err := owner.Status(ctx)
+		turn, ok := status.Subsystem("turn")
+		return err == nil && ok && turn.State == "running"
+	})
+	results := checkICE(t, owner)
+	if len(results) != 2 {
+		t.Fatalf("the settings test checked %d URLs, want the built-in TURN over UDP and TCP: %+v", len(results), results)
+	}
+	for _, r := range results {
+		if !r.OK {
+			t.Errorf("the settings test says %s fails: %s", r.URL, r.Error)
+		}
+	}
+	gopher, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Video: true, Loopback: true})
+	if err != nil {
+		t.Fatalf("the Go participant joins: %v", err)
+	}
+	defer gopher.Close()
+	page := testenv.NewBrowser(t).Page(t)
+	page.Log = s.Output
+	testenv.OpenMeeting(page, s.URL, c.CID, "Gina", "")
+	testenv.ClickJoin(page)
+	page.WaitState("joined", 30*time.Second)
+	testenv.WaitMediaFrom(t, page, "Gina", gopher.ID())
+	waitFor(t, "the Go participant to receive the browser's video", 30*time.Second, func() bool {
+		packets, _ := gopher.Received(testenv.You(page), protocol.Camera)
+		return packets > 20
+	})
+	var types map[string]string
+	page.Eval(selectedCandidateTypes, &types)
+	if types["publish"] != "relay" || types["subscribe"] != "relay" {
+		t.Errorf("the browser's selected local candidates are %v, want relay on both connections", types)
+	}
+}

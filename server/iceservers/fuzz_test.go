@@ -78,3 +78,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseURL checks that every URL ParseURL accepts reads the same in
+// pion, and that its canonical form parses back to the same URL.
+func FuzzParseURL(f *testing.F) {
+	for _, seed := range []string{
+		"stun:stun.l.google.com:19302", "turn:h:3478?transport=tcp", "turns:[2001:db8::1]:443?transport=tcp",
+		"turn:h:abc", "turn://h", "stun:h?transport=udp", "turns:h?transport=udp", "stun:1.2.3.4", "turn:user@h",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		parsed, err := ParseURL(raw)
+		if err != nil {
+			if _, ok := err.(*URLError); !ok {
+				t.Fatalf("ParseURL(%q) failed with %T: %v", raw, err, err)
+			}
+			return
+		}
+		if again, err := ParseURL(parsed.String()); err != nil || again != parsed {
+			t.Fatalf("ParseURL(%q) = %#v, %v; want %#v", parsed.String(), again, err, parsed)
+		}
+		uri, err := stun.ParseURI(raw)
+		if err != nil || uri.Scheme.String() != parsed.Scheme || uri.Host != parsed.Host || uri.Port != parsed.Port || uri.Proto.String() != parsed.Transport {
+			t.Fatalf("pion reads %q as %v, %v; ParseURL as %#v", raw, uri, err, parsed)
+		}
+	})
+}
