@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/app/testenv"
 	"github.com/parleyhq/parley/media/participant"
+	"github.com/parleyhq/parley/server/client"
+	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/iceservers"
 	"github.com/parleyhq/parley/server/protocol"
 )
@@ -163,5 +168,87 @@ func TestRelayOnlyThroughTheBuiltInTURN(t *testing.T) {
 	page.Eval(selectedCandidateTypes, &types)
 	if types["publish"] != "relay" || types["subscribe"] != "relay" {
 		t.Errorf("the browser's selected local candidates are %v, want relay on both connections", types)
+	}
+}
+
+// selectedRemote is, for a page's two connections, the protocol and port
+// of the server's side of the selected candidate pair.
+const selectedRemote = `(async () => {
+  const seen = {};
+  for (const [name, pc] of Object.entries(window.parley.pcs)) {
+    if (!pc) continue;
+    const stats = await pc.getStats();
+    stats.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = stats.get(s.selectedCandidatePairId);
+        const remote = pair && stats.get(pair.remoteCandidateId);
+        seen[name] = remote ? remote.protocol + ':' + remote.port : '';
+      }
+    });
+  }
+  return seen;
+})()`
+
+// TestOnePortWithoutUDP runs the server in a namespace whose firewall
+// passes TCP on the HTTPS port and nothing else, either way (no UDP at
+// all, no TURN): two browsers still meet, their media over ICE-TCP on
+// that port.
+func TestOnePortWithoutUDP(t *testing.T) {
+	ns := testenv.NewNamespace(t, [2]string{"203.0.113.1/24", "203.0.113.5/24"})
+	dir := t.TempDir()
+	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	port := freePort(t)
+	ns.Firewall(t, `chain input { type filter hook input priority 0; policy accept;
+		iifname "lo" accept
+		tcp dport `+strconv.Itoa(port)+` accept
+		drop
+	}
+	chain output { type filter hook output priority 0; policy accept;
+		oifname "lo" accept
+		tcp sport `+strconv.Itoa(port)+` accept
+		drop
+	}`)
+	s := testenv.StartServerIn(t, ns, dir, "--port", strconv.Itoa(port), "--http-port", "-1")
+	base := "https://203.0.113.5:" + strconv.Itoa(s.Port) + "/"
+	ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := client.New(base, client.Options{CACertPEM: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {
+		t.Fatalf("sign in over the one open port: %v", err)
+	}
+	var c conference.Conference
+	if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences", map[string]any{"name": "Through a firewall", "lobby": "off"}, &c); err != nil {
+		t.Fatal(err)
+	}
+
+	browser := testenv.NewBrowser(t)
+	gina, ralf := browser.Page(t), browser.Page(t)
+	for _, page := range []*testenv.Page{gina, ralf} {
+		page.Log = s.Output
+	}
+	testenv.OpenMeeting(gina, base, c.CID, "Gina", "")
+	testenv.ClickJoin(gina)
+	gina.WaitState("joined", 30*time.Second)
+	testenv.OpenMeeting(ralf, base, c.CID, "Ralf", "")
+	testenv.ClickJoin(ralf)
+	ralf.WaitState("joined", 30*time.Second)
+	testenv.WaitMediaFrom(t, gina, "Gina", testenv.You(ralf))
+	testenv.WaitMediaFrom(t, ralf, "Ralf", testenv.You(gina))
+	for _, page := range []*testenv.Page{gina, ralf} {
+		var remote map[string]string
+		page.Eval(selectedRemote, &remote)
+		want := "tcp:" + strconv.Itoa(s.Port)
+		if remote["publish"] != want || remote["subscribe"] != want {
+			t.Errorf("%s reaches the server at %v, want %s on both connections", testenv.You(page), remote, want)
+		}
 	}
 }

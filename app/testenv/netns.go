@@ -64,3 +64,17 @@ func NewNamespace(t testing.TB, pairs ...[2]string) *Namespace {
 func (ns *Namespace) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
 }
+
+// Firewall loads an nftables ruleset into the namespace, replacing the
+// one before: the rules of an "inet parley" table, such as
+// "chain input { type filter hook input priority 0; policy accept; udp dport 0-65535 drop; }".
+func (ns *Namespace) Firewall(t testing.TB, table string) {
+	t.Helper()
+	nft := RequireTool(t, "nft", "nftables")
+	ruleset := "table inet parley\ndelete table inet parley\ntable inet parley {\n" + table + "\n}\n"
+	cmd := ns.Command(context.Background(), nft, "-f", "-")
+	cmd.Stdin = strings.NewReader(ruleset)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft in %s: %v: %s\n%s", ns.Name, err, out, ruleset)
+	}
+}

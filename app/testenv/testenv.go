@@ -121,7 +121,19 @@ func LaunchServer(t testing.TB, dir string, args ...string) (*Server, error) {
 // StartServerOn runs `parley serve` on a host of a test LAN, discovery on.
 func StartServerOn(t testing.TB, host *Host, dir string, args ...string) *Server {
 	t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", host.Name, Parley(t), "serve", "--data", dir, "--log-level", "warn"}, args...)...)
+	return startServerIn(t, host.Name, dir, args...)
+}
+
+// StartServerIn runs `parley serve` inside a namespace linked to this
+// machine, discovery off.
+func StartServerIn(t testing.TB, ns *Namespace, dir string, args ...string) *Server {
+	t.Helper()
+	return startServerIn(t, ns.Name, dir, append([]string{"--no-discovery"}, args...)...)
+}
+
+func startServerIn(t testing.TB, namespace, dir string, args ...string) *Server {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", namespace, Parley(t), "serve", "--data", dir, "--log-level", "warn"}, args...)...)
 	s, err := launch(t, cmd, dir)
 	if err != nil {
 		t.Fatal(err)

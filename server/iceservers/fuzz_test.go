@@ -79,9 +79,9 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzParseURL checks that every URL ParseURL accepts reads the same in
+// FuzzURL checks that every URL ParseURL accepts reads the same in
 // pion, and that its canonical form parses back to the same URL.
-func FuzzParseURL(f *testing.F) {
+func FuzzURL(f *testing.F) {
 	for _, seed := range []string{
 		"stun:stun.l.google.com:19302", "turn:h:3478?transport=tcp", "turns:[2001:db8::1]:443?transport=tcp",
 		"turn:h:abc", "turn://h", "stun:h?transport=udp", "turns:h?transport=udp", "stun:1.2.3.4", "turn:user@h",

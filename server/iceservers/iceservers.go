@@ -42,8 +42,8 @@ func WebRTC(servers []Server) []webrtc.ICEServer {
 	converted := make([]webrtc.ICEServer, 0, len(servers))
 	for _, server := range servers {
 		entry := webrtc.ICEServer{URLs: append([]string(nil), server.URLs...), Username: server.Username}
-		// pion takes an untyped credential; a nil one keeps STUN entries
-		// looking like the browsers' form.
+		// A nil credential stays out of the JSON that pion writes for
+		// browsers, as a STUN entry has none.
 		if server.Credential != "" {
 			entry.Credential = server.Credential
 			entry.CredentialType = webrtc.ICECredentialTypePassword
@@ -150,8 +150,12 @@ func checkText(text string) string {
 	}
 	for i, r := range text {
 		switch {
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
-			return fmt.Sprintf("contains a control character (%U, such as a tab or line break) at byte %d; remove it", r, i)
+		case r == '\t':
+			return fmt.Sprintf("contains a tab at byte %d; remove it", i)
+		case r == '\n' || r == '\r':
+			return fmt.Sprintf("contains a line break at byte %d; remove it", i)
+		case unicode.IsControl(r):
+			return fmt.Sprintf("contains the control character %U at byte %d; remove it", r, i)
 		case isInvisible(r):
 			return fmt.Sprintf("contains an invisible character (%U) at byte %d, often pasted from a web page; remove it", r, i)
 		}

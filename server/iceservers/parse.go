@@ -292,7 +292,7 @@ func (p *parser) parseList() ([]Server, error) {
 	if p.token.kind == endOfText {
 		return servers, nil
 	}
-	bracket := p.token
+	listStart := p.token
 	bracketed := p.at("[")
 	if bracketed {
 		if err := p.advance(); err != nil {
@@ -310,7 +310,7 @@ func (p *parser) parseList() ([]Server, error) {
 			}
 			return servers, nil
 		case p.token.kind == endOfText && bracketed:
-			return nil, p.lex.errorAt(bracket.at, `the "[" that opens the list here is not closed; add "]" at the end`)
+			return nil, p.lex.errorAt(listStart.at, `the "[" that opens the list here is not closed; add "]" at the end`)
 		case p.token.kind == endOfText:
 			return servers, nil
 		case p.at("]"):

@@ -141,7 +141,7 @@ func TestParseReportsEveryRuleBroken(t *testing.T) {
 		{Entry: 1, URL: "http://h", Field: "urls", Message: "http: is a web address, not a STUN or TURN server; write stun:HOST:PORT or turn:HOST:PORT"},
 		{Entry: 1, Field: "username", Message: "a TURN server needs a username (login)"},
 		{Entry: 1, Field: "credential", Message: "a TURN server needs a credential (password)"},
-		{Entry: 2, Field: "username", Message: "the username contains a control character (U+000A, such as a tab or line break) at byte 4; remove it"},
+		{Entry: 2, Field: "username", Message: "the username contains a line break at byte 4; remove it"},
 	}
 	if !reflect.DeepEqual(listErr.Errors, want) {
 		t.Errorf("errors =\n%#v\nwant\n%#v", listErr.Errors, want)
@@ -151,7 +151,7 @@ server 2, "turn:h:abc": port must be a number from 1 to 65535
 server 2, "http://h": http: is a web address, not a STUN or TURN server; write stun:HOST:PORT or turn:HOST:PORT
 server 2, username: a TURN server needs a username (login)
 server 2, credential: a TURN server needs a credential (password)
-server 3, username: the username contains a control character (U+000A, such as a tab or line break) at byte 4; remove it`
+server 3, username: the username contains a line break at byte 4; remove it`
 	if err.Error() != wantText {
 		t.Errorf("Error() =\n%s\nwant\n%s", err.Error(), wantText)
 	}

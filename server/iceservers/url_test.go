@@ -102,7 +102,7 @@ func TestParseURLRejects(t *testing.T) {
 		{"turn.example.org", `the URL has no scheme; write "stun:turn.example.org" for a STUN server, or "turn:turn.example.org" for a TURN server`},
 		{" stun:h", "remove the spaces at the start or end of the URL"},
 		{"stun: h", "remove the space inside the URL"},
-		{"stun:h\n", "the URL contains a control character (U+000A, such as a tab or line break) at byte 6; remove it"},
+		{"stun:h\n", "the URL contains a line break at byte 6; remove it"},
 		{"stun:h\u200b", "the URL contains an invisible character (U+200B) at byte 6, often pasted from a web page; remove it"},
 		{"turn:user@h", `remove "user@": a username cannot be part of the URL; give it as "username"`},
 		{"turn:h:3478/", `remove "/": a STUN or TURN URL has no path`},
