@@ -161,6 +161,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	header.Set("X-Frame-Options", "DENY")
 	// Setup links carry a secret in the path: never send it elsewhere.
 	header.Set("Referrer-Policy", "no-referrer")
-	header.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-	a.mux.ServeHTTP(w, r)
+	// base-uri 'self': the pages carry a <base> with the path they live
+	// under (a reverse proxy's prefix).
+	header.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+	a.mux.ServeHTTP(w, a.applyForwarded(r))
 }

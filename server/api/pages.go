@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -26,7 +27,7 @@ func (a *API) pageRoutes() {
 // link is valid, and a 404 or 410 page once it is not, so that the status
 // alone tells a used link from a fresh one.
 func (a *API) setupPage(w http.ResponseWriter, r *http.Request) {
-	rq := &request{source: remoteAddr(r)}
+	rq := &request{source: clientAddr(r)}
 	if err := a.checkAdminNetwork(r, rq); err != nil {
 		a.fail(w, r, err)
 		return
@@ -49,6 +50,9 @@ func (a *API) servePage(w http.ResponseWriter, r *http.Request, name string, sta
 		a.fail(w, r, err)
 		return
 	}
+	// Links in the pages are relative to their <base>: where the
+	// application is published (appBase), which only a proxy changes.
+	page = bytes.Replace(page, []byte(`<base href="/">`), []byte(`<base href="`+appBase(r)+`">`), 1)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -45,7 +45,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, rq *request) error
 // handle registers fn behind the checks that level of access needs.
 func (a *API) handle(pattern string, level access, fn handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		rq := &request{source: remoteAddr(r)}
+		rq := &request{source: clientAddr(r)}
 		if err := a.admit(r, rq, level); err != nil {
 			a.fail(w, r, err)
 			return
@@ -126,7 +126,11 @@ func sameOrigin(r *http.Request) bool {
 	if err != nil || origin == "" {
 		return false
 	}
-	return u.Scheme == "https" && strings.EqualFold(u.Host, r.Host)
+	scheme := "https"
+	if f, ok := forwardedOf(r); ok {
+		scheme = f.proto
+	}
+	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host)
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

@@ -71,7 +71,7 @@ func Check(ctx context.Context, servers []Server, opts CheckOptions) []Result {
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
-	var results []Result
+	results := []Result{}
 	for i, server := range servers {
 		for _, url := range server.URLs {
 			results = append(results, Result{Server: i, URL: url})

@@ -488,7 +488,7 @@ func TestCheckDoesNotContactInvalidEntries(t *testing.T) {
 		{false, "not checked: port must be a number from 1 to 65535"},
 		{false, "not checked: a TURN server needs a username and a credential"},
 	})
-	if results := Check(context.Background(), nil, CheckOptions{}); len(results) != 0 {
+	if results := Check(context.Background(), nil, CheckOptions{}); results == nil || len(results) != 0 {
 		t.Errorf("Check(nil) = %v", results)
 	}
 }

@@ -62,6 +62,9 @@ type Settings struct {
 	TURN TURN `json:"turn"`
 	// RelayOnly sends the media of every conference through a TURN relay.
 	RelayOnly bool `json:"relay_only"`
+	// TrustedProxies are the reverse proxies (networks or addresses) whose
+	// X-Forwarded-For, -Proto, -Host and -Prefix headers are believed.
+	TrustedProxies []string `json:"trusted_proxies"`
 	// PublicAddressSTUN is a STUN server ("stun:host:port") the server asks
 	// for its public address at start; "" = do not ask.
 	PublicAddressSTUN string `json:"public_address_stun"`
@@ -126,6 +129,7 @@ func Defaults() Settings {
 		DefaultMaxParticipants: 50,
 		ExternalAddresses:      []string{},
 		ICEServers:             ICEServers{},
+		TrustedProxies:         []string{},
 		TURN:                   TURN{Enabled: true, Port: 3478, MaxAllocationsPerUser: 10},
 	}
 }
@@ -216,6 +220,14 @@ func (s Settings) Validate() error {
 
 // validateNetwork checks the settings of the media's network.
 func (s Settings) validateNetwork() error {
+	if len(s.TrustedProxies) > 64 {
+		return invalid("trusted_proxies", "at most 64 networks")
+	}
+	for _, network := range s.TrustedProxies {
+		if _, err := ParseNetwork(network); err != nil {
+			return invalid("trusted_proxies", "%v", err)
+		}
+	}
 	if _, _, err := ParsePortRange(s.MediaUDPPorts); err != nil {
 		return invalid("media_udp_ports", "%v", err)
 	}
@@ -421,6 +433,7 @@ func (s Settings) clone() Settings {
 	s.AdminNetworks = append([]string(nil), s.AdminNetworks...)
 	s.ExternalAddresses = slices.Clone(s.ExternalAddresses)
 	s.ICEServers = slices.Clone(s.ICEServers)
+	s.TrustedProxies = slices.Clone(s.TrustedProxies)
 	return s
 }
 

@@ -12,6 +12,14 @@ export class ApiError extends Error {
   }
 }
 
+// appURL resolves a path of the Parley application ('api/v1/me',
+// '/c/123') against the page's <base>, which the server sets to where the
+// application is: "/" or, behind a reverse proxy, a prefix such as
+// "/parley/".
+export function appURL(path) {
+  return new URL(path.replace(/^\/+/, ''), document.baseURI).href;
+}
+
 // api sends a request to path (for example '/api/v1/me') with body, if
 // given, as JSON. It resolves to the parsed JSON answer, or null when there
 // is none (204), and rejects with an ApiError.
@@ -31,7 +39,7 @@ export async function api(method, path, body) {
   let response;
   let text;
   try {
-    response = await fetch(path, init);
+    response = await fetch(appURL(path), init);
     text = await response.text();
   } catch {
     throw new ApiError(0, 'unreachable', 'Cannot reach the server. Check the connection and try again.');

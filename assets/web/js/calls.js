@@ -26,9 +26,9 @@
 // with #call-status and #call-hangup; #incoming-dialog with #incoming-from,
 // #incoming-reason, [data-reason] quick picks, #incoming-accept and
 // #incoming-decline; #call-notice (the outcome shown after a call).
-import { api, ApiError } from '/assets/js/api.js';
-import { sentence } from '/assets/js/forms.js';
-import { Signal } from '/assets/js/meeting/signal.js';
+import { api, ApiError, appURL } from './api.js';
+import { sentence } from './forms.js';
+import { Signal } from './meeting/signal.js';
 
 const RECONNECT_FIRST_MS = 1000;
 const RECONNECT_MAX_MS = 10000;
@@ -805,7 +805,7 @@ export class Calls {
   go(conference) {
     this.stop({ leaving: true });
     // ?call: both people agreed to talk, so the meeting page joins at once.
-    location.assign('/c/' + encodeURIComponent(conference) + '?call');
+    location.assign(appURL('c/' + encodeURIComponent(conference) + '?call'));
   }
 
   // ------------------------------------------------------------ dialogs and notices

@@ -2,10 +2,10 @@
 // or link; for people who may create conferences, start one, schedule one
 // or create a room, and list their own. Signed-in people also see their
 // colleagues and call them, and are reachable for calls (js/calls.js).
-import { api, ApiError } from '/assets/js/api.js';
-import { clearErrors, sentence, setBusy, showFieldError, showFormError } from '/assets/js/forms.js';
-import { copyText } from '/assets/js/clipboard.js';
-import { Calls } from '/assets/js/calls.js';
+import { api, ApiError, appURL } from './api.js';
+import { clearErrors, sentence, setBusy, showFieldError, showFormError } from './forms.js';
+import { copyText } from './clipboard.js';
+import { Calls } from './calls.js';
 
 const views = ['loading', 'problem', 'not-set-up', 'sign-in', 'signed-in'];
 
@@ -65,7 +65,7 @@ function showServer(server) {
 // meeting that needs an account. Only meeting paths of this server count.
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next') || '';
-  return /^\/c\/[A-Za-z0-9_-]{1,32}$/.test(next) ? next : '';
+  return /^c\/[A-Za-z0-9_-]{1,32}$/.test(next) ? next : '';
 }
 
 function showSignIn() {
@@ -81,7 +81,7 @@ function showSignIn() {
 function showSignedIn(me) {
   const next = nextPage();
   if (next) {
-    location.assign(next);
+    location.assign(appURL(next));
     return;
   }
   const user = me.user;
@@ -209,7 +209,7 @@ async function joinMeeting(event) {
   setBusy(joinForm, true, 'Looking…');
   try {
     await api('GET', `/api/v1/conferences/${encodeURIComponent(cid)}/join-info`);
-    location.assign('/c/' + encodeURIComponent(cid));
+    location.assign(appURL('c/' + encodeURIComponent(cid)));
   } catch (err) {
     if (err.status === 404) {
       showFieldError(joinForm, 'meeting', `There is no meeting with the ID ${cid}.`);
@@ -238,7 +238,7 @@ async function newMeeting() {
       lobby: 'guests',
       mode: 'meeting',
     });
-    location.assign('/c/' + encodeURIComponent(conference.cid));
+    location.assign(appURL('c/' + encodeURIComponent(conference.cid)));
   } catch (err) {
     error.textContent = sentence(err.message);
     button.disabled = false;
@@ -391,13 +391,13 @@ async function createConference(event) {
 
 function link(conference, text) {
   const a = document.createElement('a');
-  a.href = '/c/' + encodeURIComponent(conference.cid);
+  a.href = appURL('c/' + encodeURIComponent(conference.cid));
   a.textContent = text;
   return a;
 }
 
 function meetingLink(conference) {
-  return conference.link || new URL('/c/' + encodeURIComponent(conference.cid), location.href).href;
+  return conference.link || appURL('c/' + encodeURIComponent(conference.cid));
 }
 
 const weekdayNames = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };

@@ -1,6 +1,6 @@
 // The first-run page at /setup/<token>: creates the owner account.
-import { api } from '/assets/js/api.js';
-import { clearErrors, sentence, setBusy, showFieldError, showFormError } from '/assets/js/forms.js';
+import { api } from './api.js';
+import { clearErrors, sentence, setBusy, showFieldError, showFormError } from './forms.js';
 
 const views = ['loading', 'problem', 'form', 'done'];
 

@@ -1,7 +1,7 @@
 // The chat panel: history from `joined`, new and edited messages, private
 // messages, editing and deleting, and the unread badge.
-import { h, linkify, formatClock, confirmDialog, announce, toast } from '/assets/js/meeting/ui.js';
-import { isModeratorRole } from '/assets/js/meeting/people.js';
+import { h, linkify, formatClock, confirmDialog, announce, toast } from './ui.js';
+import { isModeratorRole } from './people.js';
 
 // The server's chat_edit_minutes setting; the default, which the client is
 // not told.

@@ -1,6 +1,6 @@
 // The local camera and microphone: asking for them, switching devices,
 // the microphone level meter and the speaker test sound.
-import { stored } from '/assets/js/meeting/ui.js';
+import { stored } from './ui.js';
 
 // Why a source has no track: ok (it has one), off (the user turned it off),
 // denied (no permission), missing (no such device), busy (another program

@@ -50,19 +50,19 @@
 //   #lock-toggle (aria-pressed="true" = locked), #pin-auto, #pin-clear,
 //   #pin-custom-open + #pin-input, #admit-all, #refuse-all, #end-all,
 //   #copy-link.
-import { api, ApiError } from '/assets/js/api.js';
-import { copyText } from '/assets/js/clipboard.js';
-import { Signal } from '/assets/js/meeting/signal.js';
-import { LocalMedia, meter, resumeAudio, statusText } from '/assets/js/meeting/devices.js';
-import { Publisher, Subscriber, rtcConfig } from '/assets/js/meeting/rtc.js';
-import { Stage } from '/assets/js/meeting/stage.js';
-import { PeoplePanel, isModeratorRole } from '/assets/js/meeting/people.js';
-import { ChatPanel } from '/assets/js/meeting/chat.js';
-import { Prejoin, DevicePicker, deviceNotice } from '/assets/js/meeting/prejoin.js';
-import { describe, endedText, errorText, leftReasonText } from '/assets/js/meeting/messages.js';
+import { api, ApiError, appURL } from '../api.js';
+import { copyText } from '../clipboard.js';
+import { Signal } from './signal.js';
+import { LocalMedia, meter, resumeAudio, statusText } from './devices.js';
+import { Publisher, Subscriber, rtcConfig } from './rtc.js';
+import { Stage } from './stage.js';
+import { PeoplePanel, isModeratorRole } from './people.js';
+import { ChatPanel } from './chat.js';
+import { Prejoin, DevicePicker, deviceNotice } from './prejoin.js';
+import { describe, endedText, errorText, leftReasonText } from './messages.js';
 import {
   announce, confirmDialog, formatDateTime, setIcon, setQuality, qualityElement, toast,
-} from '/assets/js/meeting/ui.js';
+} from './ui.js';
 
 const RECONNECT_GIVE_UP_MS = 30000;
 const RECONNECT_MAX_DELAY_MS = 10000;
@@ -257,7 +257,7 @@ function fatal(code, { message, opensAt, retry = false } = {}) {
   }
   const signIn = $('error-sign-in');
   signIn.hidden = code !== 'sign_in_required';
-  signIn.href = '/?next=' + encodeURIComponent(location.pathname);
+  signIn.href = appURL('?next=' + encodeURIComponent('c/' + cid));
   $('error-retry').hidden = !canRetry;
   $('error-retry').textContent = code === 'not_started' ? 'Check again' : 'Try again';
   setState('error');

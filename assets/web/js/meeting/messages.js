@@ -1,5 +1,5 @@
 // What the meeting page tells people, by error code and end reason.
-import { sentence } from '/assets/js/forms.js';
+import { sentence } from '../forms.js';
 
 // errorText: every error code of docs/protocol.md, plus the page's own
 // (unreachable, closed, timeout).

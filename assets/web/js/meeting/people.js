@@ -1,7 +1,7 @@
 // The people panel: who is in the meeting with their role and mute state,
 // the lobby, and for moderators the per-person actions and the meeting
 // controls (lock, PIN, link, end for all).
-import { h, icon, paintAvatar, formatClock, confirmDialog } from '/assets/js/meeting/ui.js';
+import { h, icon, paintAvatar, formatClock, confirmDialog } from './ui.js';
 
 const roleNames = {
   owner: 'Owner',

@@ -1,9 +1,9 @@
 // The pre-join screen: name (guests) or display name (users), PIN when the
 // meeting has one, camera / microphone / speaker with a live preview and a
 // level meter, and whether to join muted or with the camera off.
-import { paintAvatar, setIcon, stored } from '/assets/js/meeting/ui.js';
-import { canPickSpeaker, fillSelect, meter, playTestSound, showLevel, statusText } from '/assets/js/meeting/devices.js';
-import { clearErrors } from '/assets/js/forms.js';
+import { paintAvatar, setIcon, stored } from './ui.js';
+import { canPickSpeaker, fillSelect, meter, playTestSound, showLevel, statusText } from './devices.js';
+import { clearErrors } from '../forms.js';
 
 // DevicePicker binds device <select>s, a test button and a level meter to
 // the LocalMedia; the prejoin screen and the in-meeting settings share it.

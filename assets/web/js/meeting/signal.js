@@ -1,5 +1,6 @@
 // The signalling connection: one WebSocket to /api/v1/signal speaking the
 // JSON messages of docs/protocol.md (subprotocol parley.v1).
+import { appURL } from '../api.js';
 
 export const SUBPROTOCOL = 'parley.v1';
 
@@ -17,8 +18,9 @@ export class SignalError extends Error {
 }
 
 export function signalURL() {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/api/v1/signal`;
+  const url = new URL(appURL('api/v1/signal'));
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
 }
 
 // Answers that only answer: they go to the waiting request and nowhere else.

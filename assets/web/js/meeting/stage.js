@@ -2,7 +2,7 @@
 // self view) and per screen share, laid out as a gallery or with one
 // speaker large. It also tells the server how big each remote video is
 // drawn (`layer`), or that it is not seen at all.
-import { h, icon, paintAvatar, qualityElement, setQuality, debounce } from '/assets/js/meeting/ui.js';
+import { h, icon, paintAvatar, qualityElement, setQuality, debounce } from './ui.js';
 
 const LAYER_DEBOUNCE_MS = 300;
 const PHONE_WIDTH = 600;
