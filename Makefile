@@ -10,11 +10,12 @@ BIN     := bin/parley
 # desktop window's tests run the app under Xvfb; the discovery tests run
 # avahi (a third-party mDNS client) inside network namespaces, never on
 # this machine's network, so deps keeps the system's avahi from starting;
-# the network tests run coturn as an external TURN server on loopback, so
-# its system service is kept from starting too.
+# the network tests run coturn as an external TURN server and nginx as a
+# reverse proxy, on loopback, so their system services are kept from
+# starting too.
 DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr \
 	pkg-config:pkg-config Xvfb:xvfb ping:iputils-ping sysctl:procps mount:mount \
-	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus turnserver:coturn nft:nftables
+	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus turnserver:coturn nft:nftables nginx:nginx
 
 # Headers the desktop app is built against, as file:debian-package: the
 # window (Fyne: OpenGL and X11 through GLFW), and VP8 (libvpx) and Opus
@@ -52,9 +53,9 @@ deps:
 	  echo "Installing:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  guard=""; \
-	  case " $$missing " in *" avahi-daemon "*|*" coturn "*) \
+	  case " $$missing " in *" avahi-daemon "*|*" coturn "*|*" nginx "*) \
 	    if [ ! -e /usr/sbin/policy-rc.d ]; then \
-	      guard=1; printf '#!/bin/sh\ncase "$$1" in avahi-daemon|coturn) exit 101;; esac\nexit 0\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null; \
+	      guard=1; printf '#!/bin/sh\ncase "$$1" in avahi-daemon|coturn|nginx) exit 101;; esac\nexit 0\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null; \
 	      $$sudo chmod 755 /usr/sbin/policy-rc.d; \
 	    fi;; \
 	  esac; \
@@ -63,10 +64,10 @@ deps:
 	  if [ -n "$$guard" ]; then \
 	    $$sudo rm -f /usr/sbin/policy-rc.d; \
 	    if command -v systemctl >/dev/null 2>&1; then \
-	      $$sudo systemctl mask avahi-daemon.service avahi-daemon.socket coturn.service >/dev/null 2>&1 || true; \
+	      $$sudo systemctl mask avahi-daemon.service avahi-daemon.socket coturn.service nginx.service >/dev/null 2>&1 || true; \
 	    fi; \
-	    echo "avahi-daemon and coturn are installed for the tests, which run them only in their own network namespaces"; \
-	    echo "or on loopback; their services are kept from starting (systemctl unmask avahi-daemon coturn to undo)."; \
+	    echo "avahi-daemon, coturn and nginx are installed for the tests, which run them only in their own network"; \
+	    echo "namespaces or on loopback; their services are kept from starting (systemctl unmask avahi-daemon coturn nginx to undo)."; \
 	  fi; \
 	  [ "$$status" = 0 ] || exit $$status; \
 	fi
