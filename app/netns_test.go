@@ -15,12 +15,12 @@ import (
 )
 
 // TestAdminNetworksFromAnotherHost puts a client in a network namespace
-// with an Internet address (203.0.113.5) and a LAN address (192.168.77.5)
+// with an Internet address (198.18.3.5) and a LAN address (192.168.77.5)
 // and checks that only the LAN one may reach the admin API.
 func TestAdminNetworksFromAnotherHost(t *testing.T) {
 	curl := testenv.RequireTool(t, "curl", "curl")
 	ns := testenv.NewNamespace(t,
-		[2]string{"203.0.113.1/24", "203.0.113.5/24"},
+		[2]string{"198.18.3.1/24", "198.18.3.5/24"},
 		[2]string{"192.168.77.1/24", "192.168.77.5/24"})
 	dir := t.TempDir()
 	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--data", dir); err != nil {
@@ -54,14 +54,14 @@ func TestAdminNetworksFromAnotherHost(t *testing.T) {
 		return status, text[:max(split, 0)]
 	}
 
-	status, body := fetch("203.0.113.1", "/api/v1/users")
-	if status != http.StatusForbidden || !strings.Contains(body, `"code":"admin_network"`) || !strings.Contains(body, "203.0.113.5") {
+	status, body := fetch("198.18.3.1", "/api/v1/users")
+	if status != http.StatusForbidden || !strings.Contains(body, `"code":"admin_network"`) || !strings.Contains(body, "198.18.3.5") {
 		t.Errorf("admin API from the Internet: %d %s", status, body)
 	}
-	if status, body := fetch("203.0.113.1", "/api/v1/me"); status != http.StatusOK {
+	if status, body := fetch("198.18.3.1", "/api/v1/me"); status != http.StatusOK {
 		t.Errorf("own profile from the Internet: %d %s", status, body)
 	}
-	if status, body := fetch("203.0.113.1", "/api/v1/status"); status != http.StatusOK {
+	if status, body := fetch("198.18.3.1", "/api/v1/status"); status != http.StatusOK {
 		t.Errorf("status from the Internet: %d %s", status, body)
 	}
 	if status, body := fetch("192.168.77.1", "/api/v1/users"); status != http.StatusOK || !strings.Contains(body, `"login":"boss"`) {
@@ -72,7 +72,7 @@ func TestAdminNetworksFromAnotherHost(t *testing.T) {
 	if err := local.Do(ctx, http.MethodGet, "/api/v1/events?kind="+eventlog.AccessDenied, nil, &denied); err != nil {
 		t.Fatal(err)
 	}
-	if len(denied.Events) != 1 || denied.Events[0].Source != "203.0.113.5" || denied.Events[0].Subject != "GET /api/v1/users" {
+	if len(denied.Events) != 1 || denied.Events[0].Source != "198.18.3.5" || denied.Events[0].Subject != "GET /api/v1/users" {
 		t.Errorf("access denied rows %+v", denied.Events)
 	}
 }

@@ -194,7 +194,7 @@ const selectedRemote = `(async () => {
 // all, no TURN): two browsers still meet, their media over ICE-TCP on
 // that port.
 func TestOnePortWithoutUDP(t *testing.T) {
-	ns := testenv.NewNamespace(t, [2]string{"203.0.113.1/24", "203.0.113.5/24"})
+	ns := testenv.NewNamespace(t, [2]string{"198.18.1.1/24", "198.18.1.5/24"})
 	dir := t.TempDir()
 	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -211,7 +211,7 @@ func TestOnePortWithoutUDP(t *testing.T) {
 		drop
 	}`)
 	s := testenv.StartServerIn(t, ns, dir, "--port", strconv.Itoa(port), "--http-port", "-1")
-	base := "https://203.0.113.5:" + strconv.Itoa(s.Port) + "/"
+	base := "https://198.18.1.5:" + strconv.Itoa(s.Port) + "/"
 	ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
@@ -249,6 +249,97 @@ func TestOnePortWithoutUDP(t *testing.T) {
 		want := "tcp:" + strconv.Itoa(s.Port)
 		if remote["publish"] != want || remote["subscribe"] != want {
 			t.Errorf("%s reaches the server at %v, want %s on both connections", testenv.You(page), remote, want)
+		}
+	}
+}
+
+// localCandidate describes, for a page's two connections, the local
+// candidate of the selected pair: type, protocol, and for relayed ones
+// the protocol to the TURN server; and whether any UDP pair ever worked.
+const localCandidate = `(async () => {
+  const seen = {};
+  for (const [name, pc] of Object.entries(window.parley.pcs)) {
+    if (!pc) continue;
+    const stats = await pc.getStats();
+    let udpWorked = false;
+    stats.forEach((s) => {
+      if (s.type === 'candidate-pair' && s.state === 'succeeded' && stats.get(s.localCandidateId).protocol === 'udp') udpWorked = true;
+    });
+    stats.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const local = stats.get(stats.get(s.selectedCandidatePairId).localCandidateId);
+        seen[name] = local.candidateType + '/' + local.protocol + (local.relayProtocol ? '/' + local.relayProtocol : '') + (udpWorked ? ' udp-worked' : '');
+      }
+    });
+  }
+  return seen;
+})()`
+
+// TestHomeBehindNAT puts this machine's browsers behind a NAT router that
+// masquerades and lets out TCP to the server's HTTPS and TURN ports only,
+// no UDP at all. Direct UDP never works; a meeting still connects straight
+// to the server over TCP, and a relay-only one through the built-in TURN
+// server over TCP, with media flowing in both.
+func TestHomeBehindNAT(t *testing.T) {
+	nat := testenv.NewNAT(t)
+	dir := t.TempDir()
+	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	port := freePort(t)
+	nat.Router.Firewall(t, fmt.Sprintf(`chain forward { type filter hook forward priority 0; policy drop;
+		ct state established,related accept
+		iifname "%s" tcp dport { %d, 3478 } accept
+	}
+	chain postrouting { type nat hook postrouting priority 100; policy accept;
+		oifname "%s" masquerade
+	}`, nat.HomeLink, port, nat.WANLink))
+	s := testenv.StartServerIn(t, nat.Office, dir, "--port", strconv.Itoa(port), "--http-port", "-1")
+	base := "https://" + nat.OfficeIP + ":" + strconv.Itoa(s.Port) + "/"
+	ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := client.New(base, client.Options{CACertPEM: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {
+		t.Fatalf("sign in through the NAT: %v", err)
+	}
+	browser := testenv.NewBrowser(t)
+	for _, meeting := range []struct {
+		name      string
+		relayOnly bool
+		want      string
+	}{
+		{"Straight over TCP", false, "host/tcp"},
+		{"Relayed over TCP", true, "relay/udp/tcp"},
+	} {
+		var c conference.Conference
+		if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences", map[string]any{"name": meeting.name, "lobby": "off", "relay_only": meeting.relayOnly}, &c); err != nil {
+			t.Fatal(err)
+		}
+		gina, ralf := browser.Page(t), browser.Page(t)
+		for _, page := range []*testenv.Page{gina, ralf} {
+			page.Log = s.Output
+		}
+		testenv.OpenMeeting(gina, base, c.CID, "Gina", "")
+		testenv.ClickJoin(gina)
+		gina.WaitState("joined", 30*time.Second)
+		testenv.OpenMeeting(ralf, base, c.CID, "Ralf", "")
+		testenv.ClickJoin(ralf)
+		ralf.WaitState("joined", 30*time.Second)
+		testenv.WaitMediaFrom(t, gina, "Gina", testenv.You(ralf))
+		testenv.WaitMediaFrom(t, ralf, "Ralf", testenv.You(gina))
+		for _, page := range []*testenv.Page{gina, ralf} {
+			var local map[string]string
+			page.Eval(localCandidate, &local)
+			if local["publish"] != meeting.want || local["subscribe"] != meeting.want {
+				t.Errorf("%s: %s's connections use %v, want %s on both (and no UDP pair that worked)", meeting.name, testenv.You(page), local, meeting.want)
+			}
 		}
 	}
 }

@@ -23,14 +23,14 @@ import (
 // does not trust that sender, is ignored.
 func TestBehindNginxUnderAPrefix(t *testing.T) {
 	curl := testenv.RequireTool(t, "curl", "curl")
-	ns := testenv.NewNamespace(t, [2]string{"203.0.113.1/24", "203.0.113.5/24"})
+	ns := testenv.NewNamespace(t, [2]string{"198.18.2.1/24", "198.18.2.5/24"})
 	s, owner, c := meetingServer(t, map[string]any{"name": "Proxied", "lobby": "off"})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := owner.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"trusted_proxies": []string{"127.0.0.1", "203.0.113.1"}}, nil); err != nil {
+	if err := owner.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"trusted_proxies": []string{"127.0.0.1", "198.18.2.1"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	proxy := testenv.StartNginx(t, s, "/parley", "127.0.0.1", "203.0.113.1")
+	proxy := testenv.StartNginx(t, s, "/parley", "127.0.0.1", "198.18.2.1")
 	base := "https://127.0.0.1:" + strconv.Itoa(proxy.Port) + "/parley/"
 
 	browser := testenv.NewBrowser(t)
@@ -59,7 +59,7 @@ func TestBehindNginxUnderAPrefix(t *testing.T) {
 		t.Errorf("the meeting page's base is %s, want %s", link, base)
 	}
 
-	// A failed sign-in from 203.0.113.5 through the proxy, then one
+	// A failed sign-in from 198.18.2.5 through the proxy, then one
 	// straight to Parley with a forged X-Forwarded-For.
 	caFile := filepath.Join(s.DataDir, "tls", "ca.crt")
 	for _, attempt := range []struct {
@@ -68,8 +68,8 @@ func TestBehindNginxUnderAPrefix(t *testing.T) {
 		forged     string
 	}{
 		// The proxy's certificate is a throwaway one.
-		{"through-proxy", "https://203.0.113.1:" + strconv.Itoa(proxy.Port) + "/parley/api/v1/auth/sign-in", []string{"--insecure"}, ""},
-		{"forged", "https://203.0.113.1:" + strconv.Itoa(s.Port) + "/api/v1/auth/sign-in", []string{"--cacert", caFile}, "10.9.9.9"},
+		{"through-proxy", "https://198.18.2.1:" + strconv.Itoa(proxy.Port) + "/parley/api/v1/auth/sign-in", []string{"--insecure"}, ""},
+		{"forged", "https://198.18.2.1:" + strconv.Itoa(s.Port) + "/api/v1/auth/sign-in", []string{"--cacert", caFile}, "10.9.9.9"},
 	} {
 		args := append([]string{"--silent", "--show-error", "--output", "/dev/null", "--header", "Content-Type: application/json"}, attempt.trust...)
 		args = append(args,
@@ -78,7 +78,7 @@ func TestBehindNginxUnderAPrefix(t *testing.T) {
 			args = append(args, "--header", "X-Forwarded-For: "+attempt.forged)
 		}
 		if out, err := ns.Command(ctx, curl, args...).CombinedOutput(); err != nil {
-			t.Fatalf("curl %s from 203.0.113.5: %v %s", attempt.url, err, out)
+			t.Fatalf("curl %s from 198.18.2.5: %v %s", attempt.url, err, out)
 		}
 	}
 	events, _, err := owner.Events(ctx, client.EventQuery{Kind: eventlog.SignInFailed})
@@ -89,7 +89,7 @@ func TestBehindNginxUnderAPrefix(t *testing.T) {
 	for _, e := range events {
 		sources = append(sources, e.Source)
 	}
-	if len(sources) != 2 || sources[0] != "203.0.113.5" || sources[1] != "203.0.113.5" {
-		t.Errorf("failed sign-ins recorded from %v, want two from 203.0.113.5 (the client, not the proxy nor the forged address)", sources)
+	if len(sources) != 2 || sources[0] != "198.18.2.5" || sources[1] != "198.18.2.5" {
+		t.Errorf("failed sign-ins recorded from %v, want two from 198.18.2.5 (the client, not the proxy nor the forged address)", sources)
 	}
 }

@@ -26,6 +26,7 @@ type conferenceEditor struct {
 	mode, lobby, duration, before  *widget.Select
 	zone                           *widget.SelectEntry
 	days                           *widget.CheckGroup
+	relayOnly                      *widget.Check
 	invitees                       *inviteePicker
 	// pinValue reads the PIN choice: its labels depend on the conference.
 	pinValue func() string
@@ -83,6 +84,8 @@ func newConferenceEditor(s *shell, session *Session, form ConferenceForm, creati
 	e.before = widget.NewSelect(labelsOf(joinBeforeChoices), nil)
 	e.before.SetSelected(labelOf(joinBeforeChoices, strconv.Itoa(form.JoinBeforeMinutes)))
 	e.invitees = newInviteePicker(s, session, form.Invitees)
+	e.relayOnly = widget.NewCheck("Send all media through the relay (TURN) server", nil)
+	e.relayOnly.SetChecked(form.RelayOnly)
 
 	schedule := container.NewVBox(
 		container.NewGridWithColumns(2, labelled("Starts on", e.startDate), labelled("at", e.startTime)),
@@ -115,6 +118,7 @@ func newConferenceEditor(s *shell, session *Session, form ConferenceForm, creati
 	f.add("lobby", "Lobby", e.lobby, "Moderators see who waits and let them in.")
 	f.add("max_participants", "Maximum participants", e.max, "2 to 500.")
 	f.add("invitees", "Invitees", e.invitees.content(), "Invited colleagues see the meeting in their list; moderators may run it.")
+	f.add("relay_only", "Network", e.relayOnly, "For participants whose network blocks direct connections; media may lag a little more.")
 	e.root = f.content()
 	e.pinValue = pinValue
 	return e
@@ -151,6 +155,7 @@ func (e *conferenceEditor) form() ConferenceForm {
 	f.Weekdays = slices.Clone(e.days.Selected)
 	f.JoinBeforeMinutes, _ = strconv.Atoi(valueOf(joinBeforeChoices, e.before.Selected))
 	f.Invitees = e.invitees.chosen()
+	f.RelayOnly = e.relayOnly.Checked
 	return f
 }
 

@@ -41,6 +41,7 @@ type ConferenceForm struct {
 	Weekdays          []string
 	JoinBeforeMinutes int
 	Invitees          []client.Invitee
+	RelayOnly         bool
 }
 
 // Weekdays in the API's spelling and order.
@@ -71,13 +72,14 @@ func editForm(c client.Conference, now time.Time) ConferenceForm {
 		f.Weekdays = slices.Clone(s.Weekdays)
 	}
 	f.Invitees = slices.Clone(c.Invitees)
+	f.RelayOnly = c.RelayOnly
 	return f
 }
 
 // Spec is the request that creates the conference.
 func (f ConferenceForm) Spec() (client.ConferenceSpec, error) {
 	spec := client.ConferenceSpec{Name: strings.TrimSpace(f.Name), CID: strings.TrimSpace(f.CID), Kind: f.Kind,
-		Access: f.Access, Mode: f.Mode, Lobby: f.Lobby, Invitees: f.Invitees}
+		Access: f.Access, Mode: f.Mode, Lobby: f.Lobby, Invitees: f.Invitees, RelayOnly: f.RelayOnly}
 	var err error
 	if spec.MaxParticipants, err = f.maxParticipants(); err != nil {
 		return spec, err
@@ -138,6 +140,10 @@ func (f ConferenceForm) Patch(before client.Conference) (client.ConferencePatch,
 			invitees = []client.Invitee{}
 		}
 		patch.Invitees = &invitees
+	}
+	if f.RelayOnly != before.RelayOnly {
+		relayOnly := f.RelayOnly
+		patch.RelayOnly = &relayOnly
 	}
 	return patch, nil
 }

@@ -145,6 +145,9 @@ func conferenceSummary(c client.Conference) string {
 	if c.Mode == client.ModeWebinar {
 		parts = append(parts, "webinar")
 	}
+	if c.RelayOnly {
+		parts = append(parts, "media relayed")
+	}
 	return strings.Join(parts, " · ")
 }
 

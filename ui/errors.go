@@ -82,9 +82,17 @@ func message(err error) string {
 }
 
 // sentence starts a text with a capital letter and ends it with a full
-// stop, as the server's lower-case messages are shown in dialogs.
+// stop, as the server's lower-case messages are shown in dialogs. Each
+// line is a sentence: lists of problems come one to a line.
 func sentence(text string) string {
-	text = strings.TrimSpace(text)
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	for i, line := range lines {
+		lines[i] = sentenceLine(strings.TrimSpace(line))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sentenceLine(text string) string {
 	if text == "" {
 		return text
 	}

@@ -52,6 +52,13 @@ func (f *fieldSet) add(key, label string, input fyne.CanvasObject, hint string) 
 	f.rows = append(f.rows, container.NewVBox(name), container.NewVBox(input, note))
 }
 
+// extra appends an input that has no key of its own: it belongs to the
+// field above, whose note shows its problems.
+func (f *fieldSet) extra(label string, input fyne.CanvasObject) {
+	name := widget.NewLabelWithStyle(label, fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+	f.rows = append(f.rows, container.NewVBox(name), input)
+}
+
 // heading starts a section of the form.
 func (f *fieldSet) heading(text string) {
 	f.rows = append(f.rows, layout.NewSpacer(), container.NewVBox(spacer(6), heading(text)))

@@ -19,13 +19,19 @@ import (
 )
 
 // settingKeys are the settings the form edits as text, by their API key
-// ("password_policy.min_length" for nested ones). guests_allowed is a Bool.
+// ("password_policy.min_length" for nested ones). ice_servers has an
+// editor of its own (iceServersEditor) and the check boxes are flagKeys.
 var settingKeys = []string{
 	"server_name", "base_url", "listen_address", "https_port", "http_port", "admin_networks",
 	"password_policy.min_length", "password_policy.min_classes",
 	"lockout.max_failures", "lockout.window_minutes", "lockout.lock_minutes", "session_days",
 	"alone_minutes", "chat_edit_minutes", "max_sockets_per_address", "default_lobby", "default_max_participants",
+	"media_udp_ports", "external_addresses", "public_address_stun",
+	"turn.port", "turn.tls_port", "turn.relay_ports", "turn.max_allocations_per_user",
 }
+
+// flagKeys are the settings the form edits as check boxes.
+var flagKeys = []string{"guests_allowed", "turn.enabled", "turn.allow_private_peers", "relay_only"}
 
 // SettingsModel is every administrator setting as the form shows it; Save
 // sends what changed and the server's refusal names the field.
@@ -35,14 +41,18 @@ type SettingsModel struct {
 	mu     sync.Mutex
 	loaded client.Settings
 
-	Values        map[string]binding.String
-	GuestsAllowed binding.Bool
+	Values map[string]binding.String
+	Flags  map[string]binding.Bool
+	ICE    *ICEServersModel
 }
 
 func newSettingsModel(c *client.Client) *SettingsModel {
-	m := &SettingsModel{client: c, Values: map[string]binding.String{}, GuestsAllowed: binding.NewBool()}
+	m := &SettingsModel{client: c, Values: map[string]binding.String{}, Flags: map[string]binding.Bool{}, ICE: newICEServersModel(c)}
 	for _, key := range settingKeys {
 		m.Values[key] = binding.NewString()
+	}
+	for _, key := range flagKeys {
+		m.Flags[key] = binding.NewBool()
 	}
 	return m
 }
@@ -71,7 +81,10 @@ func (m *SettingsModel) show(s client.Settings) {
 	for key, text := range settingTexts(s) {
 		_ = m.Values[key].Set(text)
 	}
-	_ = m.GuestsAllowed.Set(s.GuestsAllowed)
+	for key, on := range settingFlags(s) {
+		_ = m.Flags[key].Set(on)
+	}
+	m.ICE.show(s.ICEServers)
 }
 
 // settingTexts writes each setting as the form's text.
@@ -85,7 +98,18 @@ func settingTexts(s client.Settings) map[string]string {
 		"lockout.lock_minutes": itoa(s.Lockout.LockMinutes), "session_days": itoa(s.SessionDays),
 		"alone_minutes": itoa(s.AloneMinutes), "chat_edit_minutes": itoa(s.ChatEditMinutes),
 		"max_sockets_per_address": itoa(s.MaxSocketsPerAddress), "default_lobby": s.DefaultLobby,
-		"default_max_participants": itoa(s.DefaultMaxParticipants),
+		"default_max_participants": itoa(s.DefaultMaxParticipants), "media_udp_ports": s.MediaUDPPorts,
+		"external_addresses": strings.Join(s.ExternalAddresses, "\n"), "public_address_stun": s.PublicAddressSTUN,
+		"turn.port": itoa(s.TURN.Port), "turn.tls_port": itoa(s.TURN.TLSPort), "turn.relay_ports": s.TURN.RelayPorts,
+		"turn.max_allocations_per_user": itoa(s.TURN.MaxAllocationsPerUser),
+	}
+}
+
+// settingFlags reads each check box's setting.
+func settingFlags(s client.Settings) map[string]bool {
+	return map[string]bool{
+		"guests_allowed": s.GuestsAllowed, "turn.enabled": s.TURN.Enabled,
+		"turn.allow_private_peers": s.TURN.AllowPrivatePeers, "relay_only": s.RelayOnly,
 	}
 }
 
@@ -104,35 +128,48 @@ func (m *SettingsModel) Patch() (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if parent, child, nested := strings.Cut(key, "."); nested {
-			group, _ := patch[parent].(map[string]any)
-			if group == nil {
-				group = map[string]any{}
-				patch[parent] = group
-			}
-			group[child] = value
-		} else {
-			patch[key] = value
+		setPatch(patch, key, value)
+	}
+	wasOn := settingFlags(loaded)
+	for _, key := range flagKeys {
+		if on, _ := m.Flags[key].Get(); on != wasOn[key] {
+			setPatch(patch, key, on)
 		}
 	}
-	if guests, _ := m.GuestsAllowed.Get(); guests != loaded.GuestsAllowed {
-		patch["guests_allowed"] = guests
+	if servers, edited := m.ICE.Edited(); edited {
+		patch["ice_servers"] = servers
 	}
 	return patch, nil
 }
 
+// setPatch puts a value in a patch by its API key; nested settings go in
+// their parent's object, which the server merges field by field.
+func setPatch(patch map[string]any, key string, value any) {
+	parent, child, nested := strings.Cut(key, ".")
+	if !nested {
+		patch[key] = value
+		return
+	}
+	group, _ := patch[parent].(map[string]any)
+	if group == nil {
+		group = map[string]any{}
+		patch[parent] = group
+	}
+	group[child] = value
+}
+
 func settingValue(key, text string) (any, error) {
 	switch key {
-	case "server_name", "base_url", "listen_address", "default_lobby":
+	case "server_name", "base_url", "listen_address", "default_lobby", "media_udp_ports", "public_address_stun", "turn.relay_ports":
 		return strings.TrimSpace(text), nil
-	case "admin_networks":
-		networks := []string{}
+	case "admin_networks", "external_addresses":
+		items := []string{}
 		for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ',' }) {
 			if line = strings.TrimSpace(line); line != "" {
-				networks = append(networks, line)
+				items = append(items, line)
 			}
 		}
-		return networks, nil
+		return items, nil
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(text))
 	if err != nil {
@@ -170,6 +207,7 @@ type settingsView struct {
 	session     *Session
 	model       *SettingsModel
 	fields      *fieldSet
+	ice         *iceServersEditor
 	saved       *widget.Label
 	save        *widget.Button
 	certificate *certificateView
@@ -205,13 +243,14 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 	security.add("lockout.lock_minutes", "for", entry("lockout.lock_minutes"), "…minutes (1 to 1440). Administrators can unlock sooner.")
 	security.add("session_days", "Sessions last", entry("session_days"), "Days before people sign in again (1 to 365).")
 	meetings := newFieldSet()
-	meetings.add("guests_allowed", "Guests", widget.NewCheckWithData("People without an account may join by link", m.GuestsAllowed), "")
+	meetings.add("guests_allowed", "Guests", widget.NewCheckWithData("People without an account may join by link", m.Flags["guests_allowed"]), "")
 	meetings.add("default_lobby", "Default lobby", lobby, "What new meetings get when their creator does not say.")
 	meetings.add("default_max_participants", "Default size", entry("default_max_participants"), "Participants in a new meeting (2 to 500).")
 	meetings.add("alone_minutes", "End when alone", entry("alone_minutes"), "Minutes one person may stay alone before the meeting ends (1 to 1440).")
 	meetings.add("chat_edit_minutes", "Chat edits", entry("chat_edit_minutes"), "Minutes authors may edit or delete a message (0 to 1440).")
 	meetings.add("max_sockets_per_address", "Connections", entry("max_sockets_per_address"), "Meeting connections allowed from one address (1 to 100000).")
-	v.fields = mergeFieldSets(server, security, meetings)
+	network := v.networkFields(entry)
+	v.fields = mergeFieldSets(server, security, meetings, network)
 
 	v.save = widget.NewButtonWithIcon("Save settings", theme.DocumentSaveIcon(), v.submit)
 	v.save.Importance = widget.HighImportance
@@ -225,8 +264,50 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 			card("Server", "", server.content()),
 			card("Sign-in and security", "", security.content()),
 			card("Meetings", "", meetings.content()),
+			card("Network and media", "How media reaches this server through firewalls and NAT.", network.content()),
 			v.certificate.content()))))
 	return v
+}
+
+// networkFields are the settings of media's way through the network:
+// ports, public addresses, STUN and TURN servers, and relaying.
+func (v *settingsView) networkFields(entry func(key string) *widget.Entry) *fieldSet {
+	m := v.model
+	addresses := bindEntry(widget.NewMultiLineEntry(), m.Values["external_addresses"])
+	addresses.SetMinRowsVisible(2)
+	addresses.SetPlaceHolder("None: this computer's own addresses reach it")
+	withPlaceHolder := func(key, placeholder string) *widget.Entry {
+		e := entry(key)
+		e.SetPlaceHolder(placeholder)
+		return e
+	}
+	network := newFieldSet()
+	network.add("media_udp_ports", "Media ports", withPlaceHolder("media_udp_ports", "One port: the HTTPS port number"),
+		"Empty: media uses the HTTPS port number over UDP, one port to open. Or a UDP range such as 50000-51999.")
+	network.add("external_addresses", "Public addresses", addresses,
+		"Behind a 1:1 NAT: the public IP addresses or DNS names that reach this computer, one per line.")
+	network.add("public_address_stun", "Find public address", withPlaceHolder("public_address_stun", "Do not ask"),
+		"A STUN server Parley asks for its public address when it starts, such as stun:stun.example.com:3478; empty for none.")
+	network.heading("STUN and TURN servers")
+	v.ice = newICEServersEditor(v.s, m.ICE, network)
+	if !v.session.canAdminister() {
+		v.ice.test.Disable() // the check is for administrators
+	}
+	network.add("ice_servers", "Servers", v.ice.editor,
+		"Handed to every participant besides the built-in TURN server. The list takes JSON, or the form { 'url': 'turn:…', 'username': '…', 'credential': '…' }.")
+	network.extra("", v.ice.tester)
+	network.heading("Built-in TURN server")
+	network.add("turn.enabled", "TURN server", widget.NewCheckWithData("Relay media for people who cannot reach this server directly", m.Flags["turn.enabled"]), "")
+	network.add("turn.port", "Port", entry("turn.port"), "UDP and TCP; 3478 is the usual one.")
+	network.add("turn.tls_port", "TLS port", entry("turn.tls_port"), "TURN over TLS, such as 5349, or 443 to pass strict firewalls; 0 for none.")
+	network.add("turn.relay_ports", "Relay ports", withPlaceHolder("turn.relay_ports", "Any free port"), "The UDP range relayed media uses, such as 49152-65535; empty for any free port.")
+	network.add("turn.allow_private_peers", "Private peers", widget.NewCheckWithData("Allow relaying to this computer and loopback addresses", m.Flags["turn.allow_private_peers"]),
+		"Leave off unless you test: it lets anyone with TURN access reach services on this computer.")
+	network.add("turn.max_allocations_per_user", "Relays per person", entry("turn.max_allocations_per_user"), "Relays one person may hold at once (1 to 1000).")
+	network.heading("Relaying")
+	network.add("relay_only", "Relay only", widget.NewCheckWithData("Send the media of every meeting through TURN", m.Flags["relay_only"]),
+		"For networks that block direct connections; media takes a detour through the relay and may lag a little.")
+	return network
 }
 
 // mergeFieldSets lets one error display cover fields laid out in several

@@ -113,7 +113,14 @@ func (p *Page) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	err := chromedp.Do(ctx, steps...)
+	// Tests add and remove network links; a page load that a browser
+	// dropped because of it is tried again.
+	for retry := 0; retry < 2 && err != nil && strings.Contains(err.Error(), "ERR_NETWORK_CHANGED"); retry++ {
+		time.Sleep(time.Second)
+		err = chromedp.Do(ctx, steps...)
+	}
+	if err != nil {
 		p.fail("%s: %v", what, err)
 	}
 }

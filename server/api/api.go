@@ -55,6 +55,12 @@ type Config struct {
 	Version    string
 	Pages      fs.FS // the web client: index.html, setup.html and the files under /assets/
 	Logger     *slog.Logger
+	// SelfTest answers the offer of a connection test (the /test page)
+	// with a short-lived peer connection of the media plane that uses only
+	// transport, "udp" or "tcp"; see ErrOfferRefused and
+	// ErrSelfTestUnavailable for its errors. Nil: media tests are
+	// unavailable.
+	SelfTest func(offer, transport string) (answer string, err error)
 }
 
 // API serves HTTP requests.
@@ -126,6 +132,9 @@ func (a *API) routes() {
 
 	a.handle("GET /api/v1/events", audit, a.listEvents)
 	a.handle("GET /api/v1/stats", audit, a.stats)
+
+	a.handle("POST /api/v1/selftest/ice", public, a.selfTestICE(newSourceLimit(selfTestsPerMinute)))
+	a.handle("GET /api/v1/selftest/ice-servers", public, a.selfTestICEServers(newSourceLimit(selfTestICEServersPerMinute)))
 
 	a.handle("GET /api/v1/signal", public, a.signal)
 	a.handle("GET /api/v1/directory", signedIn, a.directory)

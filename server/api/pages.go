@@ -17,6 +17,9 @@ func (a *API) pageRoutes() {
 	a.mux.HandleFunc("GET /c/{cid}", func(w http.ResponseWriter, r *http.Request) {
 		a.servePage(w, r, "meeting.html", http.StatusOK)
 	})
+	a.mux.HandleFunc("GET /test", func(w http.ResponseWriter, r *http.Request) {
+		a.servePage(w, r, "selftest.html", http.StatusOK)
+	})
 	a.mux.HandleFunc("GET /ca.crt", a.caCertificate)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404 page not found", http.StatusNotFound)

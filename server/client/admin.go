@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/api"
 	"github.com/parleyhq/parley/server/conference"
+	"github.com/parleyhq/parley/server/iceservers"
 )
 
 // The account types are the server's own plain data types; these names let
@@ -240,7 +241,41 @@ type Settings struct {
 	GuestsAllowed          bool           `json:"guests_allowed"`
 	DefaultLobby           string         `json:"default_lobby"`
 	DefaultMaxParticipants int            `json:"default_max_participants"`
+	// MediaUDPPorts is "" for one port (media on the HTTPS port number,
+	// over UDP) or a range such as "50000-51999".
+	MediaUDPPorts string `json:"media_udp_ports"`
+	// ExternalAddresses are public IP addresses or DNS names that reach
+	// the server through a 1:1 NAT.
+	ExternalAddresses []string `json:"external_addresses"`
+	// PublicAddressSTUN is the STUN server ("stun:host:port") the server
+	// asks for its public address; "" = none.
+	PublicAddressSTUN string `json:"public_address_stun"`
+	// ICEServers are the STUN and TURN servers handed to every client
+	// besides the built-in TURN server.
+	ICEServers []ICEServer `json:"ice_servers"`
+	TURN       BuiltInTURN `json:"turn"`
+	// RelayOnly sends the media of every conference through TURN.
+	RelayOnly bool `json:"relay_only"`
 }
+
+// BuiltInTURN configures the server's own TURN server.
+type BuiltInTURN struct {
+	Enabled               bool   `json:"enabled"`
+	Port                  int    `json:"port"`        // UDP and TCP
+	TLSPort               int    `json:"tls_port"`    // 0 = no TURN over TLS
+	RelayPorts            string `json:"relay_ports"` // a range such as "49152-65535"; "" = any free port
+	AllowPrivatePeers     bool   `json:"allow_private_peers"`
+	MaxAllocationsPerUser int    `json:"max_allocations_per_user"`
+}
+
+// The STUN and TURN servers' types are the server's own.
+type (
+	// ICEServer is one entry of the list handed to clients, as in WebRTC's
+	// RTCIceServer.
+	ICEServer = iceservers.Server
+	// ICECheck is what contacting one URL of an ICE server gave.
+	ICECheck = iceservers.Result
+)
 
 // Lockout is how failed sign-ins lock an account.
 type Lockout struct {
@@ -266,6 +301,25 @@ func (c *Client) UpdateSettings(ctx context.Context, patch map[string]any) (Sett
 	}
 	err := c.Do(ctx, http.MethodPatch, "/api/v1/settings", patch, &answer)
 	return answer.Settings, answer.Changed, err
+}
+
+// CheckICEServers contacts STUN and TURN servers the way clients will and
+// reports on each URL. servers is nil for what clients get now (the
+// built-in TURN server included), or a list not saved yet in any form
+// the ice_servers setting takes: a []ICEServer, text in JSON or the
+// loose pasted form, or the simple form's four fields.
+func (c *Client) CheckICEServers(ctx context.Context, servers any) ([]iceservers.Result, error) {
+	var body any
+	if servers != nil {
+		body = map[string]any{"ice_servers": servers}
+	}
+	var answer struct {
+		Results []iceservers.Result `json:"results"`
+	}
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/settings/ice-servers/check", body, &answer); err != nil {
+		return nil, fmt.Errorf("check the ICE servers: %w", err)
+	}
+	return answer.Results, nil
 }
 
 // CertificateInfo describes the HTTPS certificate in use.
@@ -446,6 +500,9 @@ type Conference struct {
 	Participants    int              `json:"participants"`
 	CreatedAt       time.Time        `json:"created_at"`
 	UpdatedAt       time.Time        `json:"updated_at"`
+	// RelayOnly is the conference's own choice to send all media through
+	// TURN; the server's relay_only setting may force it as well.
+	RelayOnly bool `json:"relay_only"`
 }
 
 // ConferenceSpec is what creating a conference takes; empty fields get the
@@ -461,6 +518,7 @@ type ConferenceSpec struct {
 	MaxParticipants int       `json:"max_participants,omitempty"`
 	Schedule        *Schedule `json:"schedule,omitempty"`
 	Invitees        []Invitee `json:"invitees,omitempty"`
+	RelayOnly       bool      `json:"relay_only,omitempty"` // all media through TURN
 }
 
 // ConferencePatch changes a conference; nil fields stay. The ID and kind
@@ -474,6 +532,7 @@ type ConferencePatch struct {
 	MaxParticipants *int       `json:"max_participants,omitempty"`
 	Schedule        *Schedule  `json:"schedule,omitempty"`
 	Invitees        *[]Invitee `json:"invitees,omitempty"`
+	RelayOnly       *bool      `json:"relay_only,omitempty"`
 }
 
 // Conferences lists conferences: scope "mine" (owned or invited) or "all"
