@@ -320,7 +320,9 @@ type PortInUseError struct {
 	Port      int
 }
 
-func (e *PortInUseError) Error() string { return fmt.Sprintf("turn: %s port %d in use", e.Transport, e.Port) }
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("turn: %s port %d in use", e.Transport, e.Port)
+}
 
 func bindError(transport string, port int, err error) error {
 	if errors.Is(err, syscall.EADDRINUSE) {

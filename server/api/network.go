@@ -55,4 +55,3 @@ func (a *API) checkICEServers(w http.ResponseWriter, r *http.Request, rq *reques
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 	return nil
 }
-
