@@ -213,7 +213,7 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	h.stats = &statsService{host: h}
 	handler := api.New(api.Config{
 		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,
-		Conferences: h.conferences, Signal: h.signal, ICEServers: h.iceServersFor, SelfTest: h.media.selfTest,
+		Conferences: h.conferences, Signal: h.signal, ICEServers: h.testICEServers, SelfTest: h.media.selfTest,
 		Health: h.health, Stats: h.stats.stats, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
 	})
 	h.overrides = opts

@@ -26,6 +26,10 @@ import (
 // the whole meeting, so they must outlast a long one.
 const turnCredentialLifetime = 12 * time.Hour
 
+// testCredentialLifetime is for the self-test page and the settings' test
+// of the servers: anyone may open the page, and a test is soon over.
+const testCredentialLifetime = 10 * time.Minute
+
 // turnService runs the built-in TURN server as the "turn" subsystem.
 type turnService struct {
 	settings  func() settings.Settings
@@ -127,11 +131,20 @@ func newTURNSecret() (string, error) {
 // server while it runs, with credentials for this user, then the servers
 // the administrator configured.
 func (h *Host) iceServersFor(user string) []webrtc.ICEServer {
+	return h.iceServers(user, turnCredentialLifetime)
+}
+
+// testICEServers is iceServersFor with credentials that soon expire.
+func (h *Host) testICEServers(user string) []webrtc.ICEServer {
+	return h.iceServers(user, testCredentialLifetime)
+}
+
+func (h *Host) iceServers(user string, lifetime time.Duration) []webrtc.ICEServer {
 	current := h.core.settings.Current()
 	list := []webrtc.ICEServer{}
 	if running, port := h.turn.serving(); running != nil {
 		host := h.turnHost()
-		username, password := turnserver.Credentials(h.turn.secret, user, turnCredentialLifetime, time.Now())
+		username, password := turnserver.Credentials(h.turn.secret, user, lifetime, time.Now())
 		urls := []string{
 			"turn:" + net.JoinHostPort(host, strconv.Itoa(port)) + "?transport=udp",
 			"turn:" + net.JoinHostPort(host, strconv.Itoa(port)) + "?transport=tcp",

@@ -14,7 +14,7 @@ func TestWebHasTheClient(t *testing.T) {
 		"js/api.js", "js/forms.js", "js/clipboard.js", "js/index.js", "js/calls.js", "js/setup.js",
 		"js/meeting/meeting.js", "js/meeting/signal.js", "js/meeting/rtc.js", "js/meeting/devices.js",
 		"js/meeting/stage.js", "js/meeting/people.js", "js/meeting/chat.js", "js/meeting/prejoin.js",
-		"js/meeting/messages.js", "js/meeting/ui.js",
+		"js/meeting/messages.js", "js/meeting/ui.js", "selftest.html", "selftest.css", "js/selftest.js",
 		"icons/parley.svg",
 	} {
 		info, err := fs.Stat(Web(), name)

@@ -102,9 +102,7 @@ func (m *ICEServersModel) Check(ctx context.Context) (edited bool, err error) {
 	results, err := m.client.CheckICEServers(ctx, servers)
 	var refused *client.Error
 	if errors.As(err, &refused) && refused.Status == http.StatusBadRequest {
-		// The server reads the list while it decodes the request, and
-		// puts that in front of the problems, which are the news.
-		return edited, fieldError("ice_servers", sentence(strings.TrimPrefix(refused.Message, "invalid JSON body: ")))
+		return edited, fieldError("ice_servers", sentence(refused.Message))
 	}
 	if err != nil {
 		return edited, err

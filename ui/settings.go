@@ -26,7 +26,7 @@ var settingKeys = []string{
 	"password_policy.min_length", "password_policy.min_classes",
 	"lockout.max_failures", "lockout.window_minutes", "lockout.lock_minutes", "session_days",
 	"alone_minutes", "chat_edit_minutes", "max_sockets_per_address", "default_lobby", "default_max_participants",
-	"media_udp_ports", "external_addresses", "public_address_stun",
+	"media_udp_ports", "external_addresses", "public_address_stun", "trusted_proxies",
 	"turn.port", "turn.tls_port", "turn.relay_ports", "turn.max_allocations_per_user",
 }
 
@@ -100,6 +100,7 @@ func settingTexts(s client.Settings) map[string]string {
 		"max_sockets_per_address": itoa(s.MaxSocketsPerAddress), "default_lobby": s.DefaultLobby,
 		"default_max_participants": itoa(s.DefaultMaxParticipants), "media_udp_ports": s.MediaUDPPorts,
 		"external_addresses": strings.Join(s.ExternalAddresses, "\n"), "public_address_stun": s.PublicAddressSTUN,
+		"trusted_proxies": strings.Join(s.TrustedProxies, "\n"),
 		"turn.port": itoa(s.TURN.Port), "turn.tls_port": itoa(s.TURN.TLSPort), "turn.relay_ports": s.TURN.RelayPorts,
 		"turn.max_allocations_per_user": itoa(s.TURN.MaxAllocationsPerUser),
 	}
@@ -162,7 +163,7 @@ func settingValue(key, text string) (any, error) {
 	switch key {
 	case "server_name", "base_url", "listen_address", "default_lobby", "media_udp_ports", "public_address_stun", "turn.relay_ports":
 		return strings.TrimSpace(text), nil
-	case "admin_networks", "external_addresses":
+	case "admin_networks", "external_addresses", "trusted_proxies":
 		items := []string{}
 		for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ',' }) {
 			if line = strings.TrimSpace(line); line != "" {
@@ -220,6 +221,8 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 	entry := func(key string) *widget.Entry { return boundEntry(m.Values[key]) }
 	networks := bindEntry(widget.NewMultiLineEntry(), m.Values["admin_networks"])
 	networks.SetMinRowsVisible(4)
+	proxies := bindEntry(widget.NewMultiLineEntry(), m.Values["trusted_proxies"])
+	proxies.SetMinRowsVisible(2)
 	lobby := widget.NewSelect(labelsOf(lobbyChoices), func(label string) { _ = m.Values["default_lobby"].Set(valueOf(lobbyChoices, label)) })
 	m.Values["default_lobby"].AddListener(binding.NewDataListener(func() {
 		value, _ := m.Values["default_lobby"].Get()
@@ -236,6 +239,7 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 	server.add("http_port", "HTTP port", entry("http_port"), "Only redirects browsers to HTTPS; 0 for none.")
 	security := newFieldSet()
 	security.add("admin_networks", "Admin networks", networks, "One network or address per line. Administration works from these and from this computer.")
+	security.add("trusted_proxies", "Trusted proxies", proxies, "Reverse proxies in front of Parley, one network or address per line: only theirs are believed about who the client is.")
 	security.add("password_policy.min_length", "Password length", entry("password_policy.min_length"), "At least this many characters (8 to 128).")
 	security.add("password_policy.min_classes", "Password mix", entry("password_policy.min_classes"), "Of lower case, upper case, digits and symbols, how many kinds (1 to 4).")
 	security.add("lockout.max_failures", "Lock after", entry("lockout.max_failures"), "Wrong passwords in a row (3 to 100)…")

@@ -55,13 +55,6 @@ func (s *SFU) Probe(offer, transport string, timeout time.Duration) (answer stri
 	default:
 		return "", ErrTooManyProbes
 	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		<-probeSlots
-		return "", ErrClosed
-	}
 	// The bandwidth estimator stays idle: a probe sends no media.
 	pc, _, err := s.newPeerConnection()
 	if err != nil {
@@ -69,7 +62,24 @@ func (s *SFU) Probe(offer, transport string, timeout time.Duration) (answer stri
 		return "", fmt.Errorf("connection test: %w", err)
 	}
 	p := &probe{pc: pc, ended: make(chan struct{})}
-	go p.run(timeout, s.log.With("connection_test", transport))
+	// The SFU owns its probes: Close ends them and waits for them.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = pc.Close()
+		<-probeSlots
+		return "", ErrClosed
+	}
+	s.probes[p] = struct{}{}
+	s.probesRunning.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.probesRunning.Done()
+		p.run(timeout, s.log.With("connection_test", transport))
+		s.mu.Lock()
+		delete(s.probes, p)
+		s.mu.Unlock()
+	}()
 
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		switch state {

@@ -213,3 +213,26 @@ func TestKeepCandidates(t *testing.T) {
 		t.Errorf("udp keeps %v", got)
 	}
 }
+
+// TestCloseEndsProbes closes an SFU while a probe with a long timeout
+// runs: Close ends it and returns once it is gone.
+func TestCloseEndsProbes(t *testing.T) {
+	engine := newTestSFU(t)
+	client := newProbeClient(t, newClientAPI(t))
+	if _, err := engine.Probe(client.offer, "udp", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = engine.Close()
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for the probe's timeout")
+	}
+	if len(probeSlots) != 0 {
+		t.Errorf("%d probes still hold a slot after Close", len(probeSlots))
+	}
+}

@@ -61,6 +61,9 @@ type SFU struct {
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	closed bool
+	// probes are the running connection tests (Probe).
+	probes        map[*probe]struct{}
+	probesRunning sync.WaitGroup
 }
 
 // New creates an SFU.
@@ -69,7 +72,7 @@ func New(cfg Config) (*SFU, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &SFU{log: logger.With("component", "sfu"), rooms: map[string]*Room{}}
+	s := &SFU{log: logger.With("component", "sfu"), rooms: map[string]*Room{}, probes: map[*probe]struct{}{}}
 	api, muxes, err := newAPI(cfg, pionLoggerFactory{logger: s.log}, func(_ string, estimator cc.BandwidthEstimator) {
 		s.createdEstimator = estimator // newConnectionMu is held by newPeerConnection
 	})
@@ -140,7 +143,11 @@ func (s *SFU) Close() error {
 	for _, room := range s.rooms {
 		rooms = append(rooms, room)
 	}
+	for p := range s.probes {
+		p.end()
+	}
 	s.mu.Unlock()
+	s.probesRunning.Wait()
 
 	var wg sync.WaitGroup
 	for _, room := range rooms {

@@ -46,8 +46,9 @@ type Config struct {
 	Certificates Certificates
 	Conferences  *conference.Service
 	Signal       SignalServer
-	// ICEServers is what a client joining now gets, for the settings'
-	// test of the STUN and TURN servers.
+	// ICEServers is what a client joining now gets (with short-lived TURN
+	// credentials), for the settings' test of the STUN and TURN servers
+	// and the self-test page.
 	ICEServers func(user string) []webrtc.ICEServer
 	Health     func() []Subsystem
 	Stats      func() Stats

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -19,7 +20,7 @@ const iceCheckTimeout = 5 * time.Second
 // TURN server included.
 func (a *API) checkICEServers(w http.ResponseWriter, r *http.Request, rq *request) error {
 	var body struct {
-		ICEServers *settings.ICEServers `json:"ice_servers"`
+		ICEServers json.RawMessage `json:"ice_servers"`
 	}
 	if r.ContentLength != 0 {
 		if err := decode(r, &body, maxBody); err != nil {
@@ -28,10 +29,17 @@ func (a *API) checkICEServers(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	var servers []iceservers.Server
 	if body.ICEServers != nil {
-		servers = *body.ICEServers
-		if err := iceservers.Validate(servers); err != nil {
-			return badRequest(err.Error())
+		// Read apart from the body, so that a mistake in the list is
+		// reported on the field, as Settings reports it.
+		var list settings.ICEServers
+		err := list.UnmarshalJSON(body.ICEServers)
+		if err == nil {
+			err = iceservers.Validate(list)
 		}
+		if err != nil {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid", Field: "ice_servers", Message: err.Error()}
+		}
+		servers = list
 	} else if a.ICEServers == nil {
 		servers = a.Settings.Current().ICEServers
 	} else {

@@ -256,6 +256,9 @@ type Settings struct {
 	TURN       BuiltInTURN `json:"turn"`
 	// RelayOnly sends the media of every conference through TURN.
 	RelayOnly bool `json:"relay_only"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers
+	// the server believes.
+	TrustedProxies []string `json:"trusted_proxies"`
 }
 
 // BuiltInTURN configures the server's own TURN server.
