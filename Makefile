@@ -104,6 +104,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVP8Descriptor$$' -fuzztime $(FUZZ_TIME) ./media/sfu
 	$(GO) test -run '^$$' -fuzz '^FuzzInstancesIn$$' -fuzztime $(FUZZ_TIME) ./discovery
 	$(GO) test -run '^$$' -fuzz '^FuzzUnescapeLabel$$' -fuzztime $(FUZZ_TIME) ./discovery
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_TIME) ./server/iceservers
+	$(GO) test -run '^$$' -fuzz '^FuzzURL$$' -fuzztime $(FUZZ_TIME) ./server/iceservers
+	$(GO) test -run '^$$' -fuzz '^FuzzSelfTestRequest$$' -fuzztime $(FUZZ_TIME) ./server/api
+	$(GO) test -run '^$$' -fuzz '^FuzzCredentialsCheck$$' -fuzztime $(FUZZ_TIME) ./media/turnserver
 
 clean:
 	rm -rf bin
