@@ -203,6 +203,7 @@ type testClient struct {
 	offers       []offerRecord
 	tracks       map[string]*receivedTrack // by mid, the latest track on it
 	pendingCands map[Target][]webrtc.ICECandidateInit
+	candidates   []string // every candidate the SFU trickled, as candidate lines
 }
 
 // joinClient joins a room with a new client.
@@ -304,6 +305,11 @@ func (c *testClient) subscribePCClosed() bool {
 
 // Candidate implements Signaller.
 func (c *testClient) Candidate(target Target, candidate *webrtc.ICECandidateInit) {
+	if candidate != nil {
+		c.mu.Lock()
+		c.candidates = append(c.candidates, candidate.Candidate)
+		c.mu.Unlock()
+	}
 	if candidate == nil || !loopbackCandidate(*candidate) {
 		return
 	}

@@ -2,6 +2,10 @@ package sfu
 
 import (
 	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +73,39 @@ func selectedRemote(t *testing.T, pc *webrtc.PeerConnection) (protocol string, p
 		return err == nil && pair != nil
 	})
 	return selected.Remote.Protocol.String(), int(selected.Remote.Port)
+}
+
+// TestExternalAddressAndPortRange gives the SFU a UDP port range and an
+// external address: its host candidates take ports in the range, and the
+// external address comes as a server-reflexive candidate with them.
+func TestExternalAddressAndPortRange(t *testing.T) {
+	external := netip.MustParseAddr("198.51.100.77")
+	engine, err := New(Config{IncludeLoopback: true, Logger: testLogger(), UDPPortMin: 47000, UDPPortMax: 47099,
+		ExternalAddresses: []netip.Addr{external}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = engine.Close() })
+	alice := joinClient(t, engine.Room("range"), "alice")
+	alice.publish()
+	var lines []string
+	waitFor(t, 10*time.Second, "a server-reflexive candidate", func() bool {
+		alice.mu.Lock()
+		lines = append(lines[:0], alice.candidates...)
+		alice.mu.Unlock()
+		return slices.ContainsFunc(lines, func(line string) bool { return strings.Contains(line, " typ srflx") })
+	})
+	for _, line := range lines {
+		fields := strings.Fields(line)
+		if len(fields) < 8 || !strings.EqualFold(fields[2], "udp") {
+			continue
+		}
+		port, _ := strconv.Atoi(fields[5])
+		if port < 47000 || port > 47099 {
+			t.Errorf("candidate outside the port range: %s", line)
+		}
+		if fields[7] == "srflx" && fields[4] != external.String() {
+			t.Errorf("a server-reflexive candidate that is not the external address: %s", line)
+		}
+	}
 }

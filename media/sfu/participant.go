@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -137,6 +138,11 @@ func (p *Participant) watch(pc *webrtc.PeerConnection, target Target) {
 		}
 		if candidate == nil {
 			p.signaller.Candidate(target, nil)
+			return
+		}
+		if unspecified(candidate.Address) {
+			// Pion maps an external address onto each address family; for
+			// a family without one it makes a useless "::" candidate.
 			return
 		}
 		init := candidate.ToJSON()
@@ -336,4 +342,10 @@ func waitTimeout(wg *sync.WaitGroup, timeout time.Duration) bool {
 	case <-time.After(timeout):
 		return false
 	}
+}
+
+// unspecified reports whether a candidate's address is 0.0.0.0 or ::.
+func unspecified(address string) bool {
+	addr, err := netip.ParseAddr(address)
+	return err == nil && addr.IsUnspecified()
 }
