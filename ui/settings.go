@@ -101,7 +101,7 @@ func settingTexts(s client.Settings) map[string]string {
 		"default_max_participants": itoa(s.DefaultMaxParticipants), "media_udp_ports": s.MediaUDPPorts,
 		"external_addresses": strings.Join(s.ExternalAddresses, "\n"), "public_address_stun": s.PublicAddressSTUN,
 		"trusted_proxies": strings.Join(s.TrustedProxies, "\n"),
-		"turn.port": itoa(s.TURN.Port), "turn.tls_port": itoa(s.TURN.TLSPort), "turn.relay_ports": s.TURN.RelayPorts,
+		"turn.port":       itoa(s.TURN.Port), "turn.tls_port": itoa(s.TURN.TLSPort), "turn.relay_ports": s.TURN.RelayPorts,
 		"turn.max_allocations_per_user": itoa(s.TURN.MaxAllocationsPerUser),
 	}
 }
