@@ -14,6 +14,8 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parleyhq/parley/media/pionlog"
 )
 
 // Bandwidth estimation. The subscribe connection runs pion's send-side
@@ -83,7 +85,7 @@ func supportedHeaderExtensions() map[webrtc.RTPCodecType][]string {
 // from, with the shared media sockets it uses (to close with the SFU; also
 // when newAPI fails). onEstimator receives the bandwidth estimator of each
 // new peer connection, synchronously inside NewPeerConnection.
-func newAPI(cfg Config, loggers pionLoggerFactory, onEstimator cc.NewPeerConnectionCallback) (*webrtc.API, []io.Closer, error) {
+func newAPI(cfg Config, loggers pionlog.Factory, onEstimator cc.NewPeerConnectionCallback) (*webrtc.API, []io.Closer, error) {
 	settings := webrtc.SettingEngine{LoggerFactory: loggers}
 	muxes, err := applyNetwork(&settings, cfg, loggers)
 	if err != nil {
@@ -126,7 +128,7 @@ const iceTCPReadBuffer = 64
 
 // applyNetwork sets where the SFU's ICE candidates are: the shared UDP
 // socket or a port range, ICE-TCP, and the external addresses.
-func applyNetwork(settings *webrtc.SettingEngine, cfg Config, loggers pionLoggerFactory) ([]io.Closer, error) {
+func applyNetwork(settings *webrtc.SettingEngine, cfg Config, loggers pionlog.Factory) ([]io.Closer, error) {
 	var muxes []io.Closer
 	settings.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// A server has no use for multicast DNS: a browser that hides its
@@ -171,7 +173,7 @@ func applyNetwork(settings *webrtc.SettingEngine, cfg Config, loggers pionLogger
 // of registration: the NACK responder keeps a copy, then the transport-wide
 // sequence number is stamped (so a retransmission gets a fresh one), then
 // the congestion controller records the send time.
-func newInterceptorRegistry(loggers pionLoggerFactory, onEstimator cc.NewPeerConnectionCallback) (*interceptor.Registry, error) {
+func newInterceptorRegistry(loggers pionlog.Factory, onEstimator cc.NewPeerConnectionCallback) (*interceptor.Registry, error) {
 	registry := &interceptor.Registry{}
 
 	congestion, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parleyhq/parley/media/pionlog"
 )
 
 // ErrClosed is returned by operations on an SFU, room or participant that
@@ -73,7 +75,7 @@ func New(cfg Config) (*SFU, error) {
 		logger = slog.Default()
 	}
 	s := &SFU{log: logger.With("component", "sfu"), rooms: map[string]*Room{}, probes: map[*probe]struct{}{}}
-	api, muxes, err := newAPI(cfg, pionLoggerFactory{logger: s.log}, func(_ string, estimator cc.BandwidthEstimator) {
+	api, muxes, err := newAPI(cfg, pionlog.Factory{Logger: s.log, ErrorLevel: slog.LevelError}, func(_ string, estimator cc.BandwidthEstimator) {
 		s.createdEstimator = estimator // newConnectionMu is held by newPeerConnection
 	})
 	if err != nil {

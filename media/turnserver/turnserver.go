@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/pion/turn/v5"
+
+	"github.com/parleyhq/parley/media/pionlog"
 )
 
 // DefaultPort is the standard TURN port (UDP and TCP). Config.Port 0 picks
@@ -346,7 +348,7 @@ func (r *run) serverConfig() turn.ServerConfig {
 			RelayAddressGenerator: relays,
 			PermissionHandler:     r.permitPeer,
 		}},
-		LoggerFactory: pionLoggerFactory{logger: r.server.log},
+		LoggerFactory: pionlog.Factory{Logger: r.server.log, ErrorLevel: slog.LevelWarn},
 		Realm:         cfg.Realm,
 		AuthHandler:   r.authenticate,
 		QuotaHandler:  r.reserveAllocation,

@@ -26,6 +26,8 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
+
+	"github.com/parleyhq/parley/media/pionlog"
 )
 
 var testSecret = []byte("parley-test-secret-0123456789")
@@ -181,7 +183,7 @@ func newClient(t *testing.T, srv *Server, transport string, clientTLS *tls.Confi
 		Conn:           conn,
 		Username:       username,
 		Password:       password,
-		LoggerFactory:  pionLoggerFactory{logger: slog.New(slog.DiscardHandler)},
+		LoggerFactory:  pionlog.Factory{Logger: slog.New(slog.DiscardHandler)},
 	})
 	if err != nil {
 		t.Fatal(err)
