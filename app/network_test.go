@@ -51,6 +51,49 @@ func checkICE(t *testing.T, owner interface {
 	return answer.Results
 }
 
+// checkServersWork runs the settings' test and wants every URL to work,
+// and as many as want.
+func checkServersWork(t *testing.T, owner *client.Client, want int, what string) {
+	t.Helper()
+	results := checkICE(t, owner)
+	if len(results) != want {
+		t.Fatalf("the settings test checked %d URLs, want %s: %+v", len(results), what, results)
+	}
+	for _, r := range results {
+		if !r.OK {
+			t.Errorf("the settings test says %s fails: %s", r.URL, r.Error)
+		}
+	}
+}
+
+// meetRelayed joins a Go participant and a browser page to a relay-only
+// conference, waits for media both ways, and checks that the browser's
+// selected candidates are relay ones on both connections.
+func meetRelayed(t *testing.T, ctx context.Context, s *testenv.Server, owner *client.Client, cid string, browser *testenv.Browser) *testenv.Page {
+	t.Helper()
+	gopher, err := participant.Join(ctx, owner, cid, participant.Options{Audio: true, Video: true, Loopback: true})
+	if err != nil {
+		t.Fatalf("the Go participant joins: %v", err)
+	}
+	t.Cleanup(gopher.Close)
+	page := browser.Page(t)
+	page.Log = s.Output
+	testenv.OpenMeeting(page, s.URL, cid, "Gina", "")
+	testenv.ClickJoin(page)
+	page.WaitState("joined", 30*time.Second)
+	testenv.WaitMediaFrom(t, page, "Gina", gopher.ID())
+	waitFor(t, "the Go participant to receive the browser's video", 30*time.Second, func() bool {
+		packets, _ := gopher.Received(testenv.You(page), protocol.Camera)
+		return packets > 20
+	})
+	var types map[string]string
+	page.Eval(selectedCandidateTypes, &types)
+	if types["publish"] != "relay" || types["subscribe"] != "relay" {
+		t.Errorf("the browser's selected local candidates are %v, want relay on both connections", types)
+	}
+	return page
+}
+
 // TestRelayOnlyThroughCoturn configures coturn as the TURN server in the
 // reference product's loose syntax and forces relaying: a browser and a
 // Go participant exchange media, the browser's selected candidates are
@@ -71,41 +114,13 @@ func TestRelayOnlyThroughCoturn(t *testing.T) {
 		}
 	}
 	configure(coturn.Password)
-	results := checkICE(t, owner)
-	if len(results) != 2 {
-		t.Fatalf("the settings test checked %d URLs, want coturn over UDP and TCP: %+v", len(results), results)
-	}
-	for _, r := range results {
-		if !r.OK {
-			t.Errorf("the settings test says %s fails: %s", r.URL, r.Error)
-		}
-	}
-
-	gopher, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Video: true, Loopback: true})
-	if err != nil {
-		t.Fatalf("the Go participant joins: %v", err)
-	}
-	defer gopher.Close()
+	checkServersWork(t, owner, 2, "coturn over UDP and TCP")
 	browser := testenv.NewBrowser(t)
-	page := browser.Page(t)
-	page.Log = s.Output
-	testenv.OpenMeeting(page, s.URL, c.CID, "Gina", "")
-	testenv.ClickJoin(page)
-	page.WaitState("joined", 30*time.Second)
+	page := meetRelayed(t, ctx, s, owner, c.CID, browser)
 	var relayed bool
 	page.Eval(`window.parley.conference.relay_only && !document.querySelector('#relay-badge').hidden`, &relayed)
 	if !relayed {
 		t.Error("the meeting page does not show that media is relayed")
-	}
-	testenv.WaitMediaFrom(t, page, "Gina", gopher.ID())
-	waitFor(t, "the Go participant to receive the browser's video", 30*time.Second, func() bool {
-		packets, _ := gopher.Received(testenv.You(page), protocol.Camera)
-		return packets > 20
-	})
-	var types map[string]string
-	page.Eval(selectedCandidateTypes, &types)
-	if types["publish"] != "relay" || types["subscribe"] != "relay" {
-		t.Errorf("the browser's selected local candidates are %v, want relay on both connections", types)
 	}
 	if n := coturn.Allocations(); n < 2 {
 		t.Errorf("coturn logged %d allocations, want the browser's and the Go participant's\n%s", n, coturn.Output())
@@ -141,35 +156,8 @@ func TestRelayOnlyThroughTheBuiltInTURN(t *testing.T) {
 		turn, ok := status.Subsystem("turn")
 		return err == nil && ok && turn.State == "running"
 	})
-	results := checkICE(t, owner)
-	if len(results) != 2 {
-		t.Fatalf("the settings test checked %d URLs, want the built-in TURN over UDP and TCP: %+v", len(results), results)
-	}
-	for _, r := range results {
-		if !r.OK {
-			t.Errorf("the settings test says %s fails: %s", r.URL, r.Error)
-		}
-	}
-	gopher, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Video: true, Loopback: true})
-	if err != nil {
-		t.Fatalf("the Go participant joins: %v", err)
-	}
-	defer gopher.Close()
-	page := testenv.NewBrowser(t).Page(t)
-	page.Log = s.Output
-	testenv.OpenMeeting(page, s.URL, c.CID, "Gina", "")
-	testenv.ClickJoin(page)
-	page.WaitState("joined", 30*time.Second)
-	testenv.WaitMediaFrom(t, page, "Gina", gopher.ID())
-	waitFor(t, "the Go participant to receive the browser's video", 30*time.Second, func() bool {
-		packets, _ := gopher.Received(testenv.You(page), protocol.Camera)
-		return packets > 20
-	})
-	var types map[string]string
-	page.Eval(selectedCandidateTypes, &types)
-	if types["publish"] != "relay" || types["subscribe"] != "relay" {
-		t.Errorf("the browser's selected local candidates are %v, want relay on both connections", types)
-	}
+	checkServersWork(t, owner, 2, "the built-in TURN over UDP and TCP")
+	meetRelayed(t, ctx, s, owner, c.CID, testenv.NewBrowser(t))
 }
 
 // selectedRemote is, for a page's two connections, the protocol and port
@@ -195,55 +183,15 @@ const selectedRemote = `(async () => {
 // all, no TURN): two browsers still meet, their media over ICE-TCP on
 // that port.
 func TestOnePortWithoutUDP(t *testing.T) {
-	ns := testenv.NewNamespace(t, [2]string{"198.18.1.1/24", "198.18.1.5/24"})
-	dir := t.TempDir()
-	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	port := freePort(t)
-	ns.Firewall(t, `chain input { type filter hook input priority 0; policy accept;
-		iifname "lo" accept
-		tcp dport `+strconv.Itoa(port)+` accept
-		drop
-	}
-	chain output { type filter hook output priority 0; policy accept;
-		oifname "lo" accept
-		tcp sport `+strconv.Itoa(port)+` accept
-		drop
-	}`)
-	s := testenv.StartServerIn(t, ns, dir, "--port", strconv.Itoa(port), "--http-port", "-1")
-	base := "https://198.18.1.5:" + strconv.Itoa(s.Port) + "/"
-	ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := client.New(base, client.Options{CACertPEM: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, base, dir := udpBlockedServer(t, "198.18.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {
-		t.Fatalf("sign in over the one open port: %v", err)
-	}
+	owner := remoteOwner(t, ctx, dir, base)
 	var c conference.Conference
 	if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences", map[string]any{"name": "Through a firewall", "lobby": "off"}, &c); err != nil {
 		t.Fatal(err)
 	}
-
-	browser := testenv.NewBrowser(t)
-	gina, ralf := browser.Page(t), browser.Page(t)
-	for _, page := range []*testenv.Page{gina, ralf} {
-		page.Log = s.Output
-	}
-	testenv.OpenMeeting(gina, base, c.CID, "Gina", "")
-	testenv.ClickJoin(gina)
-	gina.WaitState("joined", 30*time.Second)
-	testenv.OpenMeeting(ralf, base, c.CID, "Ralf", "")
-	testenv.ClickJoin(ralf)
-	ralf.WaitState("joined", 30*time.Second)
-	testenv.WaitMediaFrom(t, gina, "Gina", testenv.You(ralf))
-	testenv.WaitMediaFrom(t, ralf, "Ralf", testenv.You(gina))
+	gina, ralf := twoMeet(t, testenv.NewBrowser(t), s, base, c.CID)
 	for _, page := range []*testenv.Page{gina, ralf} {
 		var remote map[string]string
 		page.Eval(selectedRemote, &remote)
@@ -287,9 +235,7 @@ const localCandidate = `(async () => {
 func TestHomeBehindNAT(t *testing.T) {
 	nat := testenv.NewNAT(t)
 	dir := t.TempDir()
-	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	addOwner(t, dir)
 	port := freePort(t)
 	nat.Router.Firewall(t, fmt.Sprintf(`chain forward { type filter hook forward priority 0; policy drop;
 		ct state established,related accept
@@ -300,19 +246,9 @@ func TestHomeBehindNAT(t *testing.T) {
 	}`, nat.HomeLink, port, nat.WANLink))
 	s := testenv.StartServerIn(t, nat.Office, dir, "--port", strconv.Itoa(port), "--http-port", "-1")
 	base := "https://" + nat.OfficeIP + ":" + strconv.Itoa(s.Port) + "/"
-	ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := client.New(base, client.Options{CACertPEM: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {
-		t.Fatalf("sign in through the NAT: %v", err)
-	}
+	owner := remoteOwner(t, ctx, dir, base)
 	browser := testenv.NewBrowser(t)
 	overTCP := []string{"host/tcp", "prflx/tcp", "relay/udp/tcp"}
 	for _, meeting := range []struct {
@@ -327,18 +263,7 @@ func TestHomeBehindNAT(t *testing.T) {
 		if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences", map[string]any{"name": meeting.name, "lobby": "off", "relay_only": meeting.relayOnly}, &c); err != nil {
 			t.Fatal(err)
 		}
-		gina, ralf := browser.Page(t), browser.Page(t)
-		for _, page := range []*testenv.Page{gina, ralf} {
-			page.Log = s.Output
-		}
-		testenv.OpenMeeting(gina, base, c.CID, "Gina", "")
-		testenv.ClickJoin(gina)
-		gina.WaitState("joined", 30*time.Second)
-		testenv.OpenMeeting(ralf, base, c.CID, "Ralf", "")
-		testenv.ClickJoin(ralf)
-		ralf.WaitState("joined", 30*time.Second)
-		testenv.WaitMediaFrom(t, gina, "Gina", testenv.You(ralf))
-		testenv.WaitMediaFrom(t, ralf, "Ralf", testenv.You(gina))
+		gina, ralf := twoMeet(t, browser, s, base, c.CID)
 		for _, page := range []*testenv.Page{gina, ralf} {
 			var local map[string]string
 			page.Eval(localCandidate, &local)
@@ -347,4 +272,73 @@ func TestHomeBehindNAT(t *testing.T) {
 			}
 		}
 	}
+}
+
+// addOwner adds the owner, "boss", to a data directory.
+func addOwner(t *testing.T, dir string) {
+	t.Helper()
+	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+}
+
+// remoteOwner is a client signed in as the owner of a server this machine
+// reaches at base, off loopback, trusting the CA in its data directory.
+func remoteOwner(t *testing.T, ctx context.Context, dir, base string) *client.Client {
+	t.Helper()
+	ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := client.New(base, client.Options{CACertPEM: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {
+		t.Fatalf("sign in at %s: %v", base, err)
+	}
+	return owner
+}
+
+// udpBlockedServer runs a server, with an owner, in a namespace linked to
+// this machine on subnet (such as "198.18.1", a /24: this machine is .1,
+// the server .5) whose firewall passes TCP on the HTTPS port and nothing
+// else, either way. It returns the server, its base URL and data folder.
+func udpBlockedServer(t *testing.T, subnet string) (*testenv.Server, string, string) {
+	t.Helper()
+	ns := testenv.NewNamespace(t, [2]string{subnet + ".1/24", subnet + ".5/24"})
+	dir := t.TempDir()
+	addOwner(t, dir)
+	port := freePort(t)
+	ns.Firewall(t, `chain input { type filter hook input priority 0; policy accept;
+		iifname "lo" accept
+		tcp dport `+strconv.Itoa(port)+` accept
+		drop
+	}
+	chain output { type filter hook output priority 0; policy accept;
+		oifname "lo" accept
+		tcp sport `+strconv.Itoa(port)+` accept
+		drop
+	}`)
+	s := testenv.StartServerIn(t, ns, dir, "--port", strconv.Itoa(port), "--http-port", "-1")
+	return s, "https://" + subnet + ".5:" + strconv.Itoa(s.Port) + "/", dir
+}
+
+// twoMeet joins Gina and Ralf, two pages of browser, to a conference at
+// base and waits until each gets the other's media.
+func twoMeet(t *testing.T, browser *testenv.Browser, s *testenv.Server, base, cid string) (gina, ralf *testenv.Page) {
+	t.Helper()
+	gina, ralf = browser.Page(t), browser.Page(t)
+	for _, page := range []*testenv.Page{gina, ralf} {
+		page.Log = s.Output
+	}
+	testenv.OpenMeeting(gina, base, cid, "Gina", "")
+	testenv.ClickJoin(gina)
+	gina.WaitState("joined", 30*time.Second)
+	testenv.OpenMeeting(ralf, base, cid, "Ralf", "")
+	testenv.ClickJoin(ralf)
+	ralf.WaitState("joined", 30*time.Second)
+	testenv.WaitMediaFrom(t, gina, "Gina", testenv.You(ralf))
+	testenv.WaitMediaFrom(t, ralf, "Ralf", testenv.You(gina))
+	return gina, ralf
 }

@@ -94,21 +94,7 @@ func TestSelfTestPagePassesOnLoopback(t *testing.T) {
 // the UDP check fails and says so in plain words, naming the port to open;
 // the TCP check passes over TCP.
 func TestSelfTestPageWithoutUDP(t *testing.T) {
-	ns := testenv.NewNamespace(t, [2]string{"198.18.4.1/24", "198.18.4.5/24"})
-	dir := t.TempDir()
-	port := freePort(t)
-	ns.Firewall(t, `chain input { type filter hook input priority 0; policy accept;
-		iifname "lo" accept
-		tcp dport `+strconv.Itoa(port)+` accept
-		drop
-	}
-	chain output { type filter hook output priority 0; policy accept;
-		oifname "lo" accept
-		tcp sport `+strconv.Itoa(port)+` accept
-		drop
-	}`)
-	s := testenv.StartServerIn(t, ns, dir, "--port", strconv.Itoa(port), "--http-port", "-1")
-	base := "https://198.18.4.5:" + strconv.Itoa(s.Port) + "/"
+	s, base, dir := udpBlockedServer(t, "198.18.4")
 	ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
