@@ -77,7 +77,21 @@ func meetRelayed(t *testing.T, ctx context.Context, s *testenv.Server, owner *cl
 	}
 	t.Cleanup(gopher.Close)
 	page := browser.Page(t)
-	page.Log = s.Output
+	page.Log = func() string {
+		var states, types map[string]string
+		page.Eval(`Object.fromEntries(Object.entries(window.parley.pcs).map(([k, pc]) => [k, pc ? pc.iceConnectionState + '/' + pc.iceGatheringState : 'none']))`, &states)
+		page.Eval(selectedCandidateTypes, &types)
+		var events []string
+		for _, in := range gopher.Events() {
+			events = append(events, in.Type)
+		}
+		return fmt.Sprintf("page ICE %v, selected %v; the Go participant got %v\n%s", states, types, events, s.Output())
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(page.Log())
+		}
+	})
 	testenv.OpenMeeting(page, s.URL, cid, "Gina", "")
 	testenv.ClickJoin(page)
 	page.WaitState("joined", 30*time.Second)

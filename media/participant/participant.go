@@ -84,10 +84,14 @@ type Participant struct {
 	you    protocol.Participant
 	joined *protocol.Joined
 
-	publish   *webrtc.PeerConnection
+	publish   *webrtc.PeerConnection // set under mu: the event loop reads it
 	subscribe *webrtc.PeerConnection
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// early holds the server's candidates that came before the remote
+	// description they belong to, by target: added then, not dropped (in
+	// relay-only meetings they are what the TURN permissions are made for).
+	early    map[string][]webrtc.ICECandidateInit
 	tracks   map[string]protocol.RemoteTrack // mid -> what it carries
 	received map[string]*remoteTrack         // "<participant>/<source>"
 	events   []client.Incoming
@@ -149,7 +153,7 @@ func Join(ctx context.Context, c *client.Client, cid string, opts Options) (*Par
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	p := &Participant{opts: opts, logger: opts.Logger, tracks: map[string]protocol.RemoteTrack{},
+	p := &Participant{opts: opts, logger: opts.Logger, tracks: map[string]protocol.RemoteTrack{}, early: map[string][]webrtc.ICECandidateInit{},
 		received: map[string]*remoteTrack{}, gates: map[string]*gate{}}
 	sendCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
@@ -256,9 +260,13 @@ func (p *Participant) connect(ctx, sendCtx context.Context) error {
 	if p.audioSource == nil && len(p.videoSources) == 0 {
 		return nil
 	}
-	if p.publish, err = api.NewPeerConnection(config); err != nil {
+	publish, err := api.NewPeerConnection(config)
+	if err != nil {
 		return fmt.Errorf("publish connection: %w", err)
 	}
+	p.mu.Lock()
+	p.publish = publish
+	p.mu.Unlock()
 	p.publish.OnICECandidate(p.trickle("publish"))
 	var tracks []protocol.TrackInfo
 	var audioTransceiver, videoTransceiver *webrtc.RTPTransceiver
@@ -293,6 +301,7 @@ func (p *Participant) connect(ctx, sendCtx context.Context) error {
 		SDP: answer.(*protocol.PublishAnswer).SDP}); err != nil {
 		return fmt.Errorf("publish answer: %w", err)
 	}
+	p.addEarlyCandidates("publish")
 	if audioTransceiver != nil {
 		p.startAudio(sendCtx, audioTransceiver)
 	}
@@ -329,14 +338,8 @@ func (p *Participant) handleEvents() {
 				p.logger.Warn("subscribe offer", slog.Any("error", err))
 			}
 		case *protocol.ServerCandidate:
-			pc := p.subscribe
-			if event.Target == "publish" {
-				pc = p.publish
-			}
-			if pc != nil && event.Candidate != nil {
-				if err := pc.AddICECandidate(*event.Candidate); err != nil {
-					p.logger.Debug("add candidate", slog.Any("error", err))
-				}
+			if event.Candidate != nil {
+				p.addCandidate(event.Target, *event.Candidate)
 			}
 		default:
 			if muted, ok := event.(*protocol.MutedByModerator); ok {
@@ -358,6 +361,37 @@ func (p *Participant) handleEvents() {
 	}
 }
 
+// addCandidate adds a server candidate to its connection, or keeps it
+// until that connection has the server's description.
+func (p *Participant) addCandidate(target string, candidate webrtc.ICECandidateInit) {
+	p.mu.Lock()
+	pc := p.subscribe
+	if target == "publish" {
+		pc = p.publish
+	}
+	if pc == nil || pc.RemoteDescription() == nil {
+		p.early[target] = append(p.early[target], candidate)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	if err := pc.AddICECandidate(candidate); err != nil {
+		p.logger.Debug("add candidate", slog.String("target", target), slog.Any("error", err))
+	}
+}
+
+// addEarlyCandidates adds the candidates kept for a connection that now
+// has the server's description.
+func (p *Participant) addEarlyCandidates(target string) {
+	p.mu.Lock()
+	early := p.early[target]
+	delete(p.early, target)
+	p.mu.Unlock()
+	for _, candidate := range early {
+		p.addCandidate(target, candidate)
+	}
+}
+
 func (p *Participant) answerSubscribe(offer *protocol.SubscribeOffer) error {
 	p.mu.Lock()
 	for _, t := range offer.Tracks {
@@ -367,6 +401,7 @@ func (p *Participant) answerSubscribe(offer *protocol.SubscribeOffer) error {
 	if err := p.subscribe.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
 		return err
 	}
+	p.addEarlyCandidates("subscribe")
 	answer, err := p.subscribe.CreateAnswer(nil)
 	if err != nil {
 		return err
