@@ -3,16 +3,8 @@ package ui
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/csv"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +13,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/parleyhq/parley/server/certs/certstest"
 	"github.com/parleyhq/parley/server/client"
 )
 
@@ -477,23 +470,8 @@ func TestCertificateChanges(t *testing.T) {
 // selfSigned makes a server certificate for localhost and its key.
 func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "meet.example.com"},
-		DNSNames: []string{"meet.example.com", "localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	cert := certstest.SelfSigned(t, "meet.example.com", "localhost", "127.0.0.1")
+	return cert.CertPEM, cert.KeyPEM
 }
 
 // TestAddUserDialog adds an account from its dialog: a password the

@@ -2,14 +2,7 @@ package testenv
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/server/certs/certstest"
 )
 
 // nginxConfig is Parley behind nginx under a path prefix, as docs/deploy.md
@@ -86,7 +81,7 @@ func StartNginx(t testing.TB, s *Server, prefix string, addresses ...string) *Ng
 	t.Helper()
 	RequireTool(t, "nginx", "nginx")
 	dir := t.TempDir()
-	if err := writeSelfSigned(dir, addresses); err != nil {
+	if err := writeSelfSigned(t, dir, addresses); err != nil {
 		t.Fatalf("a certificate for nginx: %v", err)
 	}
 	port := freeUDPAndTCPPort(t)
@@ -131,33 +126,10 @@ func StartNginx(t testing.TB, s *Server, prefix string, addresses ...string) *Ng
 }
 
 // writeSelfSigned writes proxy.crt and proxy.key for the addresses.
-func writeSelfSigned(dir string, addresses []string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "Parley test proxy"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, addr := range addresses {
-		template.IPAddresses = append(template.IPAddresses, net.ParseIP(addr))
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "proxy.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+func writeSelfSigned(t testing.TB, dir string, addresses []string) error {
+	cert := certstest.SelfSigned(t, append([]string{"localhost"}, addresses...)...)
+	if err := os.WriteFile(filepath.Join(dir, "proxy.crt"), cert.CertPEM, 0o644); err != nil {
 		return fmt.Errorf("write the certificate: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, "proxy.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return os.WriteFile(filepath.Join(dir, "proxy.key"), cert.KeyPEM, 0o600)
 }

@@ -3,17 +3,11 @@ package turnserver
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	mathrand "math/rand/v2"
 	"net"
 	"net/netip"
@@ -28,6 +22,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/parleyhq/parley/media/pionlog"
+	"github.com/parleyhq/parley/server/certs/certstest"
 )
 
 var testSecret = []byte("parley-test-secret-0123456789")
@@ -110,32 +105,9 @@ func startServer(t *testing.T, cfg Config) *Server {
 // configuration that trusts it.
 func testTLS(t *testing.T) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "parley test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	getCertificate := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }
-	return getCertificate, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	cert := certstest.SelfSigned(t, "127.0.0.1")
+	getCertificate := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert.TLS, nil }
+	return getCertificate, &tls.Config{RootCAs: cert.Roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
 
 // freeTCPPort returns a TCP port that was free a moment ago.
