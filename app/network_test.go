@@ -20,22 +20,44 @@ import (
 	"github.com/parleyhq/parley/server/protocol"
 )
 
-// selectedCandidateTypes is, for a page's two connections, the type of
-// the local candidate of the selected pair (host, srflx, prflx, relay).
-const selectedCandidateTypes = `(async () => {
-  const types = {};
+// selectedPairs is JavaScript that evaluates describe, a function of the
+// local and remote candidates of the selected pair (and the stats), for
+// each of a page's two connections: {publish: ..., subscribe: ...}.
+func selectedPairs(describe string) string {
+	return `(async () => {
+  const seen = {};
   for (const [name, pc] of Object.entries(window.parley.pcs)) {
     if (!pc) continue;
     const stats = await pc.getStats();
     stats.forEach((s) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) {
-        const pair = stats.get(s.selectedCandidatePairId);
-        types[name] = pair ? stats.get(pair.localCandidateId).candidateType : '';
-      }
+      const pair = s.type === 'transport' && s.selectedCandidatePairId && stats.get(s.selectedCandidatePairId);
+      if (pair) seen[name] = (` + describe + `)(stats.get(pair.localCandidateId), stats.get(pair.remoteCandidateId), stats);
     });
   }
-  return types;
+  return seen;
 })()`
+}
+
+// selectedCandidateTypes is the type of the local candidate of each
+// connection's selected pair (host, srflx, prflx, relay).
+var selectedCandidateTypes = selectedPairs(`(local) => local.candidateType`)
+
+// selectedRemote is the protocol and port of the server's side of each
+// connection's selected pair.
+var selectedRemote = selectedPairs(`(local, remote) => remote.protocol + ':' + remote.port`)
+
+// localCandidate describes the local candidate of each connection's
+// selected pair: type, protocol, and for relayed ones the protocol to the
+// TURN server; and whether any direct UDP pair (not through a relay) ever
+// worked.
+var localCandidate = selectedPairs(`(local, remote, stats) => {
+  let direct = false;
+  stats.forEach((s) => {
+    const mine = s.type === 'candidate-pair' && s.state === 'succeeded' && stats.get(s.localCandidateId);
+    if (mine && mine.protocol === 'udp' && mine.candidateType !== 'relay') direct = true;
+  });
+  return local.candidateType + '/' + local.protocol + (local.relayProtocol ? '/' + local.relayProtocol : '') + (direct ? ' direct-udp-worked' : '');
+}`)
 
 // checkICE runs the settings' test of the STUN and TURN servers.
 func checkICE(t *testing.T, owner interface {
@@ -174,24 +196,6 @@ func TestRelayOnlyThroughTheBuiltInTURN(t *testing.T) {
 	meetRelayed(t, ctx, s, owner, c.CID, testenv.NewBrowser(t))
 }
 
-// selectedRemote is, for a page's two connections, the protocol and port
-// of the server's side of the selected candidate pair.
-const selectedRemote = `(async () => {
-  const seen = {};
-  for (const [name, pc] of Object.entries(window.parley.pcs)) {
-    if (!pc) continue;
-    const stats = await pc.getStats();
-    stats.forEach((s) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) {
-        const pair = stats.get(s.selectedCandidatePairId);
-        const remote = pair && stats.get(pair.remoteCandidateId);
-        seen[name] = remote ? remote.protocol + ':' + remote.port : '';
-      }
-    });
-  }
-  return seen;
-})()`
-
 // TestOnePortWithoutUDP runs the server in a namespace whose firewall
 // passes TCP on the HTTPS port and nothing else, either way (no UDP at
 // all, no TURN): two browsers still meet, their media over ICE-TCP on
@@ -215,30 +219,6 @@ func TestOnePortWithoutUDP(t *testing.T) {
 		}
 	}
 }
-
-// localCandidate describes, for a page's two connections, the local
-// candidate of the selected pair: type, protocol, and for relayed ones
-// the protocol to the TURN server; and whether any direct UDP pair (not
-// through a relay) ever worked.
-const localCandidate = `(async () => {
-  const seen = {};
-  for (const [name, pc] of Object.entries(window.parley.pcs)) {
-    if (!pc) continue;
-    const stats = await pc.getStats();
-    let udpWorked = false;
-    stats.forEach((s) => {
-      const local = s.type === 'candidate-pair' && s.state === 'succeeded' && stats.get(s.localCandidateId);
-      if (local && local.protocol === 'udp' && local.candidateType !== 'relay') udpWorked = true;
-    });
-    stats.forEach((s) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) {
-        const local = stats.get(stats.get(s.selectedCandidatePairId).localCandidateId);
-        seen[name] = local.candidateType + '/' + local.protocol + (local.relayProtocol ? '/' + local.relayProtocol : '') + (udpWorked ? ' direct-udp-worked' : '');
-      }
-    });
-  }
-  return seen;
-})()`
 
 // TestHomeBehindNAT puts this machine's browsers behind a NAT router that
 // masquerades and lets out TCP to the server's HTTPS and TURN ports only,
