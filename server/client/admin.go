@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/server/api"
 	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/iceservers"
+	"github.com/parleyhq/parley/server/settings"
 )
 
 // The account types are the server's own plain data types; these names let
@@ -108,12 +109,6 @@ func (c *Client) Me(ctx context.Context) (Identity, error) {
 	var id Identity
 	err := c.Do(ctx, http.MethodGet, "/api/v1/me", nil, &id)
 	return id, err
-}
-
-// PasswordPolicy is what a new password must meet.
-type PasswordPolicy struct {
-	MinLength  int `json:"min_length"`
-	MinClasses int `json:"min_classes"` // of lower case, upper case, digits, others
 }
 
 // SetupInfo is what a valid setup token shows before the owner exists.
@@ -224,52 +219,13 @@ func (c *Client) DeleteGroup(ctx context.Context, id int64) error {
 	return c.Do(ctx, http.MethodDelete, "/api/v1/groups/"+strconv.FormatInt(id, 10), nil, nil)
 }
 
-// Settings are the administrator's settings (docs/api.md).
-type Settings struct {
-	ServerName             string         `json:"server_name"`
-	BaseURL                string         `json:"base_url"`
-	ListenAddress          string         `json:"listen_address"`
-	HTTPSPort              int            `json:"https_port"`
-	HTTPPort               int            `json:"http_port"`
-	AdminNetworks          []string       `json:"admin_networks"`
-	PasswordPolicy         PasswordPolicy `json:"password_policy"`
-	Lockout                Lockout        `json:"lockout"`
-	SessionDays            int            `json:"session_days"`
-	AloneMinutes           int            `json:"alone_minutes"`
-	ChatEditMinutes        int            `json:"chat_edit_minutes"`
-	MaxSocketsPerAddress   int            `json:"max_sockets_per_address"`
-	GuestsAllowed          bool           `json:"guests_allowed"`
-	DefaultLobby           string         `json:"default_lobby"`
-	DefaultMaxParticipants int            `json:"default_max_participants"`
-	// MediaUDPPorts is "" for one port (media on the HTTPS port number,
-	// over UDP) or a range such as "50000-51999".
-	MediaUDPPorts string `json:"media_udp_ports"`
-	// ExternalAddresses are public IP addresses or DNS names that reach
-	// the server through a 1:1 NAT.
-	ExternalAddresses []string `json:"external_addresses"`
-	// PublicAddressSTUN is the STUN server ("stun:host:port") the server
-	// asks for its public address; "" = none.
-	PublicAddressSTUN string `json:"public_address_stun"`
-	// ICEServers are the STUN and TURN servers handed to every client
-	// besides the built-in TURN server.
-	ICEServers []ICEServer `json:"ice_servers"`
-	TURN       BuiltInTURN `json:"turn"`
-	// RelayOnly sends the media of every conference through TURN.
-	RelayOnly bool `json:"relay_only"`
-	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers
-	// the server believes.
-	TrustedProxies []string `json:"trusted_proxies"`
-}
-
-// BuiltInTURN configures the server's own TURN server.
-type BuiltInTURN struct {
-	Enabled               bool   `json:"enabled"`
-	Port                  int    `json:"port"`        // UDP and TCP
-	TLSPort               int    `json:"tls_port"`    // 0 = no TURN over TLS
-	RelayPorts            string `json:"relay_ports"` // a range such as "49152-65535"; "" = any free port
-	AllowPrivatePeers     bool   `json:"allow_private_peers"`
-	MaxAllocationsPerUser int    `json:"max_allocations_per_user"`
-}
+// The settings' types are the server's own.
+type (
+	// Settings are the administrator's settings (docs/api.md).
+	Settings = settings.Settings
+	// PasswordPolicy is what a new password must meet.
+	PasswordPolicy = settings.PasswordPolicy
+)
 
 // The STUN and TURN servers' types are the server's own.
 type (
@@ -279,13 +235,6 @@ type (
 	// ICECheck is what contacting one URL of an ICE server gave.
 	ICECheck = iceservers.Result
 )
-
-// Lockout is how failed sign-ins lock an account.
-type Lockout struct {
-	MaxFailures   int `json:"max_failures"`
-	WindowMinutes int `json:"window_minutes"`
-	LockMinutes   int `json:"lock_minutes"`
-}
 
 // Settings reads the settings.
 func (c *Client) Settings(ctx context.Context) (Settings, error) {
