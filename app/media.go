@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 
@@ -36,6 +37,9 @@ type mediaService struct {
 
 	mu      sync.Mutex
 	current *sfu.SFU
+	// ports are the UDP ports the current SFU receives on, for the TURN
+	// server, which asks for every relayed packet.
+	ports atomic.Pointer[[2]int]
 }
 
 func newMediaService(config sfu.Config, current func() settings.Settings, listen func() string, webAddr func() net.Addr) *mediaService {
@@ -100,12 +104,14 @@ func (m *mediaService) plan(ctx context.Context) (mediaNetwork, []string) {
 
 // open makes an SFU on a network, with notes on what could not be had.
 func (m *mediaService) open(ctx context.Context, plan mediaNetwork) (*sfu.SFU, []string, error) {
+	m.ports.Store(nil) // any free port, unless one of the cases below
 	config := m.config
 	config.ExternalAddresses = plan.external
 	var notes []string
 	switch {
 	case plan.udpRange != [2]uint16{}:
 		config.UDPPortMin, config.UDPPortMax = plan.udpRange[0], plan.udpRange[1]
+		m.ports.Store(&[2]int{int(plan.udpRange[0]), int(plan.udpRange[1])})
 	case plan.onePort != 0:
 		udp, err := bindUDP(plan.listen, plan.onePort)
 		if err != nil {
@@ -113,6 +119,7 @@ func (m *mediaService) open(ctx context.Context, plan mediaNetwork) (*sfu.SFU, [
 			break
 		}
 		config.UDP = udp
+		m.ports.Store(&[2]int{plan.onePort, plan.onePort})
 	default:
 		notes = append(notes, "waiting for the web port: media uses any free UDP port")
 	}

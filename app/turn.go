@@ -169,9 +169,6 @@ func (h *Host) turnHost() string {
 // mediaPort says whether a UDP port of this machine is one the SFU
 // receives on: the one port, or the configured range.
 func (h *Host) mediaPort(port int) bool {
-	low, high, _ := settings.ParsePortRange(h.core.settings.Current().MediaUDPPorts)
-	if low != 0 {
-		return port >= int(low) && port <= int(high)
-	}
-	return port != 0 && port == h.HTTPSPort()
+	ports := h.media.ports.Load()
+	return ports != nil && port >= ports[0] && port <= ports[1]
 }
