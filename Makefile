@@ -15,7 +15,8 @@ BIN     := bin/parley
 # starting too.
 DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr \
 	pkg-config:pkg-config Xvfb:xvfb ping:iputils-ping sysctl:procps mount:mount \
-	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus turnserver:coturn nft:nftables nginx:nginx
+	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus turnserver:coturn nft:nftables nginx:nginx \
+	dpkg-shlibdeps:dpkg-dev desktop-file-validate:desktop-file-utils debootstrap:debootstrap
 
 # Headers the desktop app is built against, as file:debian-package: the
 # window (Fyne: OpenGL and X11 through GLFW), and VP8 (libvpx) and Opus
@@ -33,7 +34,7 @@ TEST_TIMEOUT ?= 20m
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZ_TIME    ?= 30s
 
-.PHONY: all deps build run test fmt-check vet lint fuzz clean
+.PHONY: all deps build run test fmt-check vet lint fuzz installers clean
 
 all: build
 
@@ -81,6 +82,12 @@ build: deps
 run: build
 	./$(BIN)
 
+## installers: the packages this machine can build, with SHA256SUMS, in dist/
+## (Linux: the .deb and the portable .tar.xz; see packaging/README.md)
+installers: build
+	rm -rf dist
+	packaging/linux/build.sh $(BIN) $(VERSION) dist
+
 ## test: formatting, vet, staticcheck, and every test (race detector on)
 test: deps fmt-check vet lint
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
@@ -110,4 +117,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCredentialsCheck$$' -fuzztime $(FUZZ_TIME) ./media/turnserver
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
