@@ -52,6 +52,8 @@ const usage = `Parley: video conferencing for the office, in one program.
 
 Usage:
   parley [flags]                 open the desktop app (headless: run the server)
+  parley [flags] LINK            open the desktop app on a meeting link
+                                 (parley://server:8443/c/ID, as a browser passes it)
   parley serve [flags]           run the server without a window
   parley version                 print the version
   parley find [DOMAIN|EMAIL]     list the Parley servers on the local network,
@@ -67,7 +69,7 @@ Run 'parley COMMAND -h' for a command's flags.
 `
 
 func (c *command) run(args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") || isLink(args[0]) {
 		return c.desktop(args)
 	}
 	switch args[0] {
@@ -86,6 +88,10 @@ func (c *command) run(args []string) error {
 	}
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
 }
+
+// isLink reports whether an argument is a parley:// link, which the
+// system passes when someone clicks one.
+func isLink(arg string) bool { return strings.HasPrefix(strings.ToLower(arg), "parley://") }
 
 // serverFlags are the flags of `parley` and `parley serve`.
 type serverFlags struct {
@@ -132,10 +138,15 @@ func (c *command) desktop(args []string) error {
 	if err := f.parse(set, args); err != nil {
 		return err
 	}
-	if set.NArg() > 0 {
+	switch {
+	case set.NArg() == 1 && isLink(set.Arg(0)):
+		f.opts.Link = set.Arg(0)
+	case set.NArg() > 0:
 		return usageError{fmt.Sprintf("unknown command %q", set.Arg(0))}
 	}
 	switch {
+	case f.opts.Link != "" && (!hasDisplay() || c.openDesktop == nil):
+		return usageError{"a meeting link opens in the desktop app, which needs a display; open it in a browser instead (https:// in place of parley://)"}
 	case !hasDisplay():
 		fmt.Fprintln(c.stdout, "No display found; running the Parley server without a window.")
 	case c.openDesktop == nil:

@@ -54,7 +54,9 @@ type Options struct {
 	// turns it on; in-process tests leave it off, so that nothing they
 	// start multicasts on this machine's network.
 	Discovery bool
-	Logger    *slog.Logger
+	// Link is a meeting link the desktop app opens at once (parley://...).
+	Link   string
+	Logger *slog.Logger
 }
 
 // core is the control plane opened on a data directory: what both the

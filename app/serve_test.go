@@ -369,3 +369,17 @@ func TestFirstStartRecordsItsMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestALinkWithoutADisplay: a parley:// link given on a machine without a
+// display says to use a browser, rather than starting a server.
+func TestALinkWithoutADisplay(t *testing.T) {
+	cmd := exec.Command(testenv.Parley(t), "parley://office-pc:8443/c/4820117735")
+	cmd.Env = append(os.Environ(), "DISPLAY=", "WAYLAND_DISPLAY=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "open it in a browser instead") {
+		t.Errorf("parley LINK without a display: %v\n%s", err, out)
+	}
+	if out, err := testenv.Run(t, "", "parley-not-a-link"); err == nil || !strings.Contains(out, `unknown command "parley-not-a-link"`) {
+		t.Errorf("an unknown word: %v\n%s", err, out)
+	}
+}

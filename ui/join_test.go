@@ -129,3 +129,38 @@ func TestConnectTellsWhatIsWrong(t *testing.T) {
 		t.Errorf("nothing listening: %q", text)
 	}
 }
+
+// TestOpenALink starts the app on a parley:// meeting link, as the system
+// does when someone clicks one: it connects to that server (its CA
+// trusted before) and offers to sign in or join that meeting as a guest.
+func TestOpenALink(t *testing.T) {
+	a := newUIApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	port := freePort(t)
+	host, err := app.Start(ctx, hostOptions(t, t.TempDir(), port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(host.Stop)
+	setUp(t, host)
+	where := "localhost:" + strconv.Itoa(port)
+	s := newShell(a, Options{Version: "test", Logger: quiet, Link: "parley://" + where + "/c/4820117735"}, trustStoreIn(t))
+	t.Cleanup(s.shutdown)
+	if err := s.trust.Remember(where, "Office", host.CACertificatePEM()); err != nil {
+		t.Fatal(err)
+	}
+	a.run(func() { s.start(false) })
+	eventually(t, "the sign-in screen of the linked server", 30*time.Second, func() bool { return a.screen(s) == screenSignIn })
+	var meeting string
+	a.run(func() {
+		for _, e := range entries(s.win.Content()) {
+			if e.Text == "4820117735" {
+				meeting = e.Text
+			}
+		}
+	})
+	if meeting != "4820117735" {
+		t.Error("the meeting of the link is not filled in")
+	}
+}

@@ -35,6 +35,9 @@ type Options struct {
 	// Discovery lists the Parley servers on the LAN (mDNS) on the start
 	// screen.
 	Discovery bool
+	// Link is a meeting link or server address to open at once, as the
+	// system passes a parley:// link someone clicked.
+	Link string
 }
 
 // appID names the app to the system (preferences, notifications); it is

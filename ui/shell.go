@@ -94,7 +94,12 @@ func (s *shell) start(hostNow bool) {
 	s.win.Resize(fyne.NewSize(1180, 760))
 	s.win.SetCloseIntercept(s.closeRequested)
 	s.addShortcuts()
-	if mode := s.app.Preferences().String(prefMode); hostNow || mode == "host" || mode == "" {
+	if s.opts.Link != "" {
+		// A clicked link: join where it points, whatever the last mode.
+		v := s.startScreen()
+		v.address.SetText(s.opts.Link)
+		s.connect(v)
+	} else if mode := s.app.Preferences().String(prefMode); hostNow || mode == "host" || mode == "" {
 		s.startHosting()
 	} else {
 		s.showStart()

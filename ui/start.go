@@ -22,7 +22,10 @@ type startView struct {
 	host, join *widget.Button
 }
 
-func (s *shell) showStart() {
+func (s *shell) showStart() { s.startScreen() }
+
+// startScreen shows the start screen and returns it.
+func (s *shell) startScreen() *startView {
 	s.endSession()
 	v := &startView{address: widget.NewEntry(), addressErr: widget.NewLabel("")}
 	v.address.SetPlaceHolder("office-pc:8443, your company's domain, or a meeting link")
@@ -66,6 +69,7 @@ func (s *shell) showStart() {
 		s.browseLAN(servers)
 	}
 	s.win.Canvas().Focus(v.address)
+	return v
 }
 
 // startHostTimeout bounds starting the embedded server: opening its data,

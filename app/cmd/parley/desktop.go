@@ -24,5 +24,6 @@ var desktop app.Desktop = func(opts app.Options) error {
 		Version:   app.Version,
 		Logger:    opts.Logger,
 		Discovery: opts.Discovery,
+		Link:      opts.Link,
 	})
 }
