@@ -41,6 +41,11 @@ type turnService struct {
 	mu      sync.Mutex
 	running *turnserver.Server
 	port    int // the UDP and TCP port it listens on
+	// configured is the port the settings asked for when port was bound:
+	// a restart for the same setting tries port first, so that clients
+	// keep the address they were given when the configured port was taken
+	// and has since become free.
+	configured int
 }
 
 func (t *turnService) Name() string { return "turn" }
@@ -63,20 +68,37 @@ func (t *turnService) Serve(ctx context.Context, st *supervisor.Status) error {
 	}
 	// Like the web port: when the port is taken, the next free one.
 	preferred := current.Port
+	t.mu.Lock()
+	last := t.port
+	if t.configured != preferred || last < preferred || last >= preferred+portSearch {
+		last = 0
+	}
+	t.mu.Unlock()
+	if last != 0 {
+		config.Port = last
+	}
 	for {
-		err := t.serve(ctx, st, config, relay)
+		err := t.serve(ctx, st, config, relay, preferred)
 		var inUse *turnserver.PortInUseError
-		if !errors.As(err, &inUse) || inUse.Port != config.Port || config.Port >= preferred+portSearch || config.Port == 65535 {
+		if !errors.As(err, &inUse) || inUse.Port != config.Port {
 			return err
 		}
-		config.Port++
+		switch {
+		case config.Port == last && last != preferred:
+			// The last run's port is taken now: search from the start.
+			last, config.Port = 0, preferred
+		case config.Port >= preferred+portSearch || config.Port == 65535:
+			return err
+		default:
+			config.Port++
+		}
 	}
 }
 
 // portSearch is how many ports after the configured one are tried.
 const portSearch = 20
 
-func (t *turnService) serve(ctx context.Context, st *supervisor.Status, config turnserver.Config, relay netip.Addr) error {
+func (t *turnService) serve(ctx context.Context, st *supervisor.Status, config turnserver.Config, relay netip.Addr, preferred int) error {
 	server, err := turnserver.New(config)
 	if err != nil {
 		return err
@@ -88,7 +110,7 @@ func (t *turnService) serve(ctx context.Context, st *supervisor.Status, config t
 	}()
 	return server.Serve(ctx, func() {
 		t.mu.Lock()
-		t.running, t.port = server, config.Port
+		t.running, t.port, t.configured = server, config.Port, preferred
 		t.mu.Unlock()
 		note := fmt.Sprintf("UDP and TCP port %d, relaying from %s", config.Port, relay)
 		if config.TLSPort != 0 {
