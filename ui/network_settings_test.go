@@ -51,11 +51,20 @@ func TestNetworkSettingsLoadAndTest(t *testing.T) {
 	a := newUIApp(t)
 	host, owner := ownerSession(t)
 	ctx := context.Background()
-	eventually(t, "the built-in TURN server", 20*time.Second, func() bool {
-		status, err := owner.Client.Status(ctx)
-		turn, ok := status.Subsystem("turn")
-		return err == nil && ok && turn.State == "running"
-	})
+	// turnRunning waits for the built-in TURN server to run, started after
+	// a time: new TURN settings restart it, and a test of the servers while
+	// the old one closes would fail.
+	turnRunning := func(after time.Time) time.Time {
+		var since time.Time
+		eventually(t, "the built-in TURN server", 20*time.Second, func() bool {
+			status, err := owner.Client.Status(ctx)
+			turn, ok := status.Subsystem("turn")
+			since = turn.Since
+			return err == nil && ok && turn.State == "running" && turn.Since.After(after)
+		})
+		return since
+	}
+	started := turnRunning(time.Time{})
 	if _, _, err := owner.Client.UpdateSettings(ctx, map[string]any{"base_url": "https://127.0.0.1:" + strconv.Itoa(host.HTTPSPort()) + "/"}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +85,7 @@ func TestNetworkSettingsLoadAndTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	turnRunning(started)
 	s := newTestShell(t, a, nil)
 	v := settingsTab(t, a, s, owner)
 
