@@ -98,6 +98,7 @@ type serverFlags struct {
 	opts        Options
 	logLevel    string
 	noDiscovery bool
+	service     bool // run under Windows' service manager
 }
 
 // parse reads the flags; discovery is on unless turned off.
@@ -120,6 +121,9 @@ func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
 	set.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	set.BoolVar(&f.noDiscovery, "no-discovery", false, "do not announce the server on the local network (mDNS), nor look for others there")
 	set.BoolVar(&f.opts.ICELoopback, "ice-loopback", false, "offer loopback ICE candidates (tests, and meetings between programs on this machine)")
+	if name == "parley serve" {
+		set.BoolVar(&f.service, "service", false, "run as a Windows service (the installer's service registers it so); logs go to parley.log in the data directory")
+	}
 	return set, f
 }
 
@@ -174,22 +178,43 @@ func (c *command) serve(args []string) error {
 }
 
 func (c *command) runServer(f *serverFlags) error {
+	// Started by Windows' service manager, it answers to that instead of
+	// signals, and writes to a log file for want of a console.
+	if handled, err := runAsService(f.service, func(ctx context.Context) error {
+		logFile, err := openServiceLog(f.opts.DataDir)
+		if err != nil {
+			return err
+		}
+		defer logFile.Close()
+		c.stdout, c.stderr = logFile, logFile
+		return c.serveUntil(ctx, f)
+	}); handled {
+		return err
+	}
+	// The first signal stops gracefully; once stop() has run, a second one
+	// ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return c.serveUntil(ctx, f)
+}
+
+// serveUntil runs the server until ctx ends.
+func (c *command) serveUntil(ctx context.Context, f *serverFlags) error {
 	logger, err := c.logger(f.logLevel)
 	if err != nil {
 		return err
 	}
 	f.opts.Logger = logger
-	// The first signal stops gracefully; once stop() has run, a second one
-	// ends the process at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	host, err := Start(ctx, f.opts)
 	if err != nil {
 		return err
 	}
 	c.printWelcome(host)
 	<-ctx.Done()
-	stop()
 	fmt.Fprintln(c.stdout, "Stopping Parley...")
 	host.Stop()
 	fmt.Fprintln(c.stdout, "Parley stopped.")
