@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -65,12 +67,13 @@ func TestLinuxPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"./usr/bin/parley", "./usr/share/applications/parley.desktop",
-		"./usr/share/icons/hicolor/scalable/apps/parley.svg", "./lib/systemd/system/parley.service"} {
+		"./usr/share/icons/hicolor/scalable/apps/parley.svg", "./lib/systemd/system/parley.service",
+		"./usr/share/doc/parley/copyright", "./usr/share/doc/parley/THIRD-PARTY-LICENSES"} {
 		if !strings.Contains(string(contents), want) {
 			t.Errorf("the .deb lacks %s", want)
 		}
 	}
-	for _, want := range []string{"/bin/parley", "/share/applications/parley.desktop", "/share/parley/parley.service"} {
+	for _, want := range []string{"/bin/parley", "/share/applications/parley.desktop", "/share/parley/parley.service", "/share/doc/parley/copyright"} {
 		if !strings.Contains(string(listing), want) {
 			t.Errorf("the .tar.xz lacks %s", want)
 		}
@@ -156,27 +159,7 @@ func TestDebInstallsAndRemoves(t *testing.T) {
 	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- serve.Wait() }()
-	url := "https://127.0.0.1:" + strconv.Itoa(port) + "/api/v1/status"
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		// The server's own CA, in its data folder once it has started.
-		roots := x509.NewCertPool()
-		if ca, err := os.ReadFile(filepath.Join(root, "var", "lib", "parley", "tls", "ca.crt")); err == nil {
-			roots.AppendCertsFromPEM(ca)
-		}
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the installed server does not answer %s: %v\n%s", url, err, output.String())
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitForStatus(t, "https://127.0.0.1:"+strconv.Itoa(port)+"/api/v1/status", "", filepath.Join(root, "var", "lib", "parley", "tls", "ca.crt"), output.String)
 	_ = serve.Process.Signal(os.Interrupt)
 	select {
 	case <-stopped:
@@ -194,6 +177,57 @@ func TestDebInstallsAndRemoves(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(root, "var", "lib", "parley"))
 	if err != nil || len(entries) == 0 {
 		t.Errorf("dpkg -r took the server's data in /var/lib/parley: %v %v", entries, err)
+	}
+}
+
+// serverStatus is the part of /api/v1/status the tests read.
+type serverStatus struct {
+	Server struct {
+		Version string `json:"version"`
+	} `json:"server"`
+	Subsystems []struct {
+		Name  string `json:"name"`
+		State string `json:"state"`
+	} `json:"subsystems"`
+}
+
+// running reports whether a subsystem runs.
+func (s serverStatus) running(name string) bool {
+	for _, sub := range s.Subsystems {
+		if sub.Name == name {
+			return sub.State == "running"
+		}
+	}
+	return false
+}
+
+// waitForStatus asks an installed server for its status until it
+// answers, trusting only the CA it wrote into its data folder (read again
+// on each try: it appears once the server has started), for the name in
+// the URL or else serverName.
+func waitForStatus(t *testing.T, url, serverName, caFile string, output func() string) serverStatus {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		roots := x509.NewCertPool()
+		if ca, err := os.ReadFile(caFile); err == nil {
+			roots.AppendCertsFromPEM(ca)
+		}
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12}}}
+		resp, err := client.Get(url)
+		if err == nil {
+			var status serverStatus
+			err = json.NewDecoder(resp.Body).Decode(&status)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode == http.StatusOK {
+				return status
+			}
+			err = fmt.Errorf("%s: %v", resp.Status, err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the installed server does not answer %s: %v\n%s", url, err, output())
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

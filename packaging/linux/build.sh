@@ -23,10 +23,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 
+# The Go modules' notices (the codecs are the system's, with their own).
+(cd "$root" && "$root/packaging/licenses.sh" "" "$work/THIRD-PARTY-LICENSES")
+
 # The files both packages hold, under a /usr prefix.
 stage() {
 	prefix=$1
 	install -D -m 0755 "$binary" "$prefix/bin/parley"
+	install -D -m 0644 "$root/LICENSE" "$prefix/share/doc/parley/copyright"
+	install -D -m 0644 "$work/THIRD-PARTY-LICENSES" "$prefix/share/doc/parley/THIRD-PARTY-LICENSES"
 	install -D -m 0644 "$here/parley.desktop" "$prefix/share/applications/parley.desktop"
 	install -D -m 0644 "$root/assets/icons/parley.svg" "$prefix/share/icons/hicolor/scalable/apps/parley.svg"
 	install -D -m 0644 "$root/assets/icons/parley.png" "$prefix/share/icons/hicolor/256x256/apps/parley.png"
