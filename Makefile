@@ -7,6 +7,8 @@ LDFLAGS := -X github.com/parleyhq/parley/app.Version=$(VERSION)
 BIN     := bin/parley
 
 # Programs the build and the tests use, as command:debian-package. The
+# Windows installer is cross-built with mingw-w64 and NSIS, and its test
+# installs and runs it under Wine, in a network namespace. The
 # desktop window's tests run the app under Xvfb; the discovery tests run
 # avahi (a third-party mDNS client) inside network namespaces, never on
 # this machine's network, so deps keeps the system's avahi from starting;
@@ -16,17 +18,21 @@ BIN     := bin/parley
 DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr \
 	pkg-config:pkg-config Xvfb:xvfb ping:iputils-ping sysctl:procps mount:mount \
 	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus turnserver:coturn nft:nftables nginx:nginx \
-	dpkg-shlibdeps:dpkg-dev desktop-file-validate:desktop-file-utils debootstrap:debootstrap
+	dpkg-shlibdeps:dpkg-dev desktop-file-validate:desktop-file-utils debootstrap:debootstrap \
+	x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 x86_64-w64-mingw32-g++:g++-mingw-w64-x86-64 \
+	x86_64-w64-mingw32-objdump:binutils-mingw-w64-x86-64 nasm:nasm makensis:nsis 7z:p7zip-full \
+	osslsigncode:osslsigncode wine:wine
 
-# Headers the desktop app is built against, as file:debian-package: the
-# window (Fyne: OpenGL and X11 through GLFW), and VP8 (libvpx) and Opus
-# for its camera, microphone and the media it receives.
+# Files that show a package is there, as file:debian-package: the headers
+# the desktop app is built against (the window, Fyne: OpenGL and X11
+# through GLFW; VP8 (libvpx) and Opus for its camera, microphone and the
+# media it receives), and Wine's 64-bit loader, which has no command.
 DEB_HEADERS := /usr/include/GL/gl.h:libgl1-mesa-dev /usr/include/X11/Xlib.h:libx11-dev \
 	/usr/include/X11/Xcursor/Xcursor.h:libxcursor-dev /usr/include/X11/extensions/Xrandr.h:libxrandr-dev \
 	/usr/include/X11/extensions/Xinerama.h:libxinerama-dev /usr/include/X11/extensions/XInput2.h:libxi-dev \
 	/usr/include/X11/extensions/xf86vmode.h:libxxf86vm-dev \
 	/usr/include/vpx/vpx_encoder.h:libvpx-dev /usr/include/opus/opus.h:libopus-dev \
-	/usr/include/opus/opusfile.h:libopusfile-dev
+	/usr/include/opus/opusfile.h:libopusfile-dev /usr/lib/wine/wine64:wine64
 
 # Every test has a timeout; the race detector runs on every package (it
 # needs gcc, like the desktop window's cgo).
@@ -82,11 +88,12 @@ build: deps
 run: build
 	./$(BIN)
 
-## installers: the packages this machine can build, with SHA256SUMS, in dist/
-## (Linux: the .deb and the portable .tar.xz; see packaging/README.md)
+## installers: the packages this machine can build, with SHA256SUMS, in dist/:
+## the .deb, the portable .tar.xz and the Windows installer (packaging/README.md)
 installers: build
 	rm -rf dist
 	packaging/linux/build.sh $(BIN) $(VERSION) dist
+	packaging/windows/build.sh $(VERSION) dist
 
 ## test: formatting, vet, staticcheck, and every test (race detector on)
 test: deps fmt-check vet lint
@@ -96,8 +103,11 @@ fmt-check:
 	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:" $$unformatted >&2; exit 1; fi
 
+# Windows code is vetted too: the server without the desktop window needs
+# no cgo (the whole app for Windows is built by the packaging tests).
 vet:
 	$(GO) vet ./...
+	GOOS=windows CGO_ENABLED=0 $(GO) vet -tags headless ./app/cmd/parley
 
 # staticcheck finds unused code and common mistakes that vet does not.
 lint:
