@@ -36,16 +36,19 @@ mirrors="https://deb.debian.org/debian/pool/main https://deb.debian.org/debian-s
 case "$target" in
 windows-amd64)
 	cross=x86_64-w64-mingw32
+	host=$cross
 	vpx_target=x86_64-win64-gcc
 	cc="$cross-gcc"
 	;;
 darwin-amd64)
 	cross=""
+	host=x86_64-apple-darwin
 	vpx_target=x86_64-darwin20-gcc
 	cc="clang -arch x86_64 -mmacosx-version-min=11.0"
 	;;
 darwin-arm64)
 	cross=""
+	host=aarch64-apple-darwin
 	vpx_target=arm64-darwin20-gcc
 	cc="clang -arch arm64 -mmacosx-version-min=11.0"
 	;;
@@ -140,10 +143,8 @@ cp "$work/libvpx/PATENTS" "$prefix/share/licenses/libvpx-PATENTS"
 unpack opus_1.3.1.orig.tar.gz opus_1.3.1-3.debian.tar.xz "$work/opus"
 (
 	cd "$work/opus"
-	host=""
-	[ -n "$cross" ] && host="--host=$cross"
 	export CC="$cc" CFLAGS="-O2 -D_FORTIFY_SOURCE=0"
-	quietly ./configure $host --prefix="$prefix" --enable-static --disable-shared --disable-doc \
+	quietly ./configure --host="$host" --prefix="$prefix" --enable-static --disable-shared --disable-doc \
 		--disable-extra-programs --disable-stack-protector
 	quietly make -j"$jobs"
 	quietly make install
