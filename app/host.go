@@ -168,14 +168,7 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	dir := opts.DataDir
-	if dir == "" {
-		var err error
-		if dir, err = datadir.Default(); err != nil {
-			return nil, err
-		}
-	}
-	dir, err := datadir.Ensure(dir)
+	dir, err := datadir.Resolve(opts.DataDir)
 	if err != nil {
 		return nil, err
 	}

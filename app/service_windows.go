@@ -76,13 +76,7 @@ const maxServiceLog = 10 << 20
 // openServiceLog opens parley.log in the data directory for appending: a
 // service has no console to write to.
 func openServiceLog(dir string) (io.WriteCloser, error) {
-	if dir == "" {
-		var err error
-		if dir, err = datadir.Default(); err != nil {
-			return nil, err
-		}
-	}
-	dir, err := datadir.Ensure(dir)
+	dir, err := datadir.Resolve(dir)
 	if err != nil {
 		return nil, err
 	}

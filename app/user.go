@@ -61,14 +61,7 @@ func (c *command) user(args []string) error {
 	}
 
 	ctx := context.Background()
-	dir := *dataDir
-	if dir == "" {
-		var err error
-		if dir, err = datadir.Default(); err != nil {
-			return err
-		}
-	}
-	dir, err := datadir.Ensure(dir)
+	dir, err := datadir.Resolve(*dataDir)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,18 @@ func Default() (string, error) {
 	}
 }
 
+// Resolve is dir, or the per-user default when dir is "", created if
+// it does not exist, in its absolute form.
+func Resolve(dir string) (string, error) {
+	if dir == "" {
+		var err error
+		if dir, err = Default(); err != nil {
+			return "", err
+		}
+	}
+	return Ensure(dir)
+}
+
 // Ensure creates dir (private to the user) if it does not exist and returns
 // its absolute form.
 func Ensure(dir string) (string, error) {
