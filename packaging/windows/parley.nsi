@@ -123,7 +123,7 @@ FunctionEnd
 ; CloseRunningApp waits until parley.exe can be replaced: an open window
 ; holds it.
 Function CloseRunningApp
-	${DoUntil} ${FileExists} "$INSTDIR\parley.exe.nonexistent"
+	${Do}
 		${IfNot} ${FileExists} "$INSTDIR\parley.exe"
 			Return
 		${EndIf}
