@@ -145,8 +145,8 @@ func (s *Server) cancelCall(c *conn, id string) error {
 }
 
 // finishCall stops a call ringing. An empty reason means answered by
-// answeredBy; otherwise everyone still ringing is told why, and the
-// caller's conference ends.
+// answeredBy; otherwise the caller's conference ends and everyone still
+// ringing is told why.
 func (s *Server) finishCall(ringing *call, reason, message string, answeredBy *conn) {
 	ringing.once.Do(func() {
 		s.mu.Lock()
@@ -163,15 +163,17 @@ func (s *Server) finishCall(ringing *call, reason, message string, answeredBy *c
 			}
 			return
 		}
+		// The conference goes first, so that whoever hears the call
+		// ended finds no trace of it.
+		if err := s.conferences.EndCall(context.Background(), ringing.conference, "call_"+reason); err != nil {
+			s.logger.Error("end unanswered call", slog.String("call", ringing.id), slog.Any("error", err))
+		}
 		ended := &protocol.CallEnded{Event: protocol.Event{Type: "call_ended"}, Call: ringing.id, Reason: reason, Message: message}
 		if ringing.caller != answeredBy || reason != "cancelled" {
 			ringing.caller.Send(ended)
 		}
 		for _, target := range targets {
 			target.Send(ended)
-		}
-		if err := s.conferences.EndCall(context.Background(), ringing.conference, "call_"+reason); err != nil {
-			s.logger.Error("end unanswered call", slog.String("call", ringing.id), slog.Any("error", err))
 		}
 	})
 }
