@@ -125,6 +125,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzURL$$' -fuzztime $(FUZZ_TIME) ./server/iceservers
 	$(GO) test -run '^$$' -fuzz '^FuzzSelfTestRequest$$' -fuzztime $(FUZZ_TIME) ./server/api
 	$(GO) test -run '^$$' -fuzz '^FuzzCredentialsCheck$$' -fuzztime $(FUZZ_TIME) ./media/turnserver
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMetrics$$' -fuzztime $(FUZZ_TIME) ./server/client
 
 clean:
 	rm -rf bin dist

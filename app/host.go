@@ -209,7 +209,7 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	handler := api.New(api.Config{
 		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,
 		Conferences: h.conferences, Signal: h.signal, ICEServers: h.testICEServers, SelfTest: h.media.selfTest,
-		Health: h.health, Stats: h.stats.stats, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
+		Health: h.health, Stats: h.stats.stats, Metrics: h.metrics, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
 	})
 	h.overrides = opts
 	h.web = web.New(handler, h.certs.GetCertificate, h.ports, h.logger)

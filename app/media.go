@@ -161,12 +161,12 @@ func (m *mediaService) sfu() *sfu.SFU {
 	return m.current
 }
 
-// traffic is the SFU's byte counts, zero while it is down.
-func (m *mediaService) traffic() (in, out uint64) {
+// counters are the SFU's, zero while it is down.
+func (m *mediaService) counters() sfu.Counters {
 	if engine := m.sfu(); engine != nil {
-		return engine.Traffic()
+		return engine.Counters()
 	}
-	return 0, 0
+	return sfu.Counters{}
 }
 
 // Join adds a participant to the media room of a conference.

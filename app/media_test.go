@@ -103,4 +103,28 @@ func TestGoParticipantsExchangeMedia(t *testing.T) {
 		}
 		return false
 	})
+
+	// The server's metrics count that traffic and what it costs.
+	metrics, err := owner.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := int64(0)
+	for _, who := range []*participant.Participant{host, guest} {
+		for _, from := range []*participant.Participant{host, guest} {
+			for _, source := range []string{protocol.Camera, protocol.Microphone} {
+				packets, _ := who.Received(from.ID(), source)
+				received += packets
+			}
+		}
+	}
+	for name, low := range map[string]float64{
+		"parley_media_packets_forwarded_total": float64(received), "parley_media_packets_received_total": float64(received),
+		"parley_media_forwarded_bytes_total": float64(received) * 12, "parley_participants": 2, "parley_conferences_running": 1,
+		"process_cpu_seconds_total": 0.01, "process_resident_memory_bytes": 1 << 20, "process_resident_memory_peak_bytes": 1 << 20,
+	} {
+		if value, ok := metrics[name]; !ok || value < low {
+			t.Errorf("metric %s is %v (present: %v), want at least %v", name, value, ok, low)
+		}
+	}
 }

@@ -29,7 +29,8 @@ func (s *statsService) Name() string { return "stats" }
 func (s *statsService) Serve(ctx context.Context, st *supervisor.Status) error {
 	ticker := time.NewTicker(sampleEvery)
 	defer ticker.Stop()
-	lastIn, lastOut := s.host.media.traffic()
+	counts := s.host.media.counters()
+	lastIn, lastOut := counts.BytesIn, counts.BytesOut
 	last := time.Now()
 	st.Ready("")
 	for {
@@ -37,7 +38,8 @@ func (s *statsService) Serve(ctx context.Context, st *supervisor.Status) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-ticker.C:
-			in, out := s.host.media.traffic()
+			counts := s.host.media.counters()
+			in, out := counts.BytesIn, counts.BytesOut
 			seconds := now.Sub(last).Seconds()
 			// A restarted SFU counts from zero again.
 			if in < lastIn || out < lastOut {

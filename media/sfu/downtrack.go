@@ -226,7 +226,8 @@ func (dt *downTrack) write(out *outboundPacket) {
 	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		dt.subscriber.log.Debug("write rtp", "track", dt.ID(), "err", err)
 	}
-	dt.subscriber.participant.room.sfu.bytesOut.Add(uint64(n))
+	dt.subscriber.counts.packetsOut.Add(1)
+	dt.subscriber.counts.bytesOut.Add(uint64(n))
 }
 
 // readRTCP reads the subscriber's RTCP for this down track until its
@@ -245,6 +246,8 @@ func (dt *downTrack) readRTCP() {
 			switch packet.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				dt.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				dt.subscriber.counts.nacks.Add(1)
 			}
 		}
 	}

@@ -19,7 +19,7 @@ const keyframeRequestInterval = 500 * time.Millisecond
 // publication is one source (microphone, camera or screen) a participant
 // publishes, with its incoming layers and the down tracks it feeds.
 type publication struct {
-	bytesIn     *atomic.Uint64 // the SFU's count of bytes received
+	counts      *counters // the SFU's
 	id          string         // "<participant>/<source>", the track id of the protocol
 	participant string
 	source      Source
@@ -62,9 +62,9 @@ type inboundPacket struct {
 	arrival       time.Time
 }
 
-func newPublication(participant string, source Source, mid string, codec webrtc.RTPCodecParameters, simulcast bool, writeRTCP func([]rtcp.Packet) error, bytesIn *atomic.Uint64) *publication {
+func newPublication(participant string, source Source, mid string, codec webrtc.RTPCodecParameters, simulcast bool, writeRTCP func([]rtcp.Packet) error, counts *counters) *publication {
 	pub := &publication{
-		bytesIn:     bytesIn,
+		counts:      counts,
 		id:          participant + "/" + string(source),
 		participant: participant,
 		source:      source,
@@ -160,6 +160,7 @@ func (pub *publication) requestKeyframe(index int) {
 	if now-last < int64(keyframeRequestInterval) || !layer.lastKeyframeRequest.CompareAndSwap(last, now) {
 		return
 	}
+	pub.counts.keyframeRequests.Add(1)
 	_ = pub.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(layer.track.SSRC())}})
 }
 
@@ -209,7 +210,8 @@ func (pub *publication) receive(layer *layerReceiver, audioLevelID uint8, onAudi
 			}
 			continue // a malformed packet
 		}
-		pub.bytesIn.Add(uint64(packet.MarshalSize()))
+		pub.counts.packetsIn.Add(1)
+		pub.counts.bytesIn.Add(uint64(packet.MarshalSize()))
 		in := inboundPacket{packet: packet, arrival: time.Now()}
 		in.input = forwarderInput{layer: layer.index, sequence: packet.SequenceNumber, timestamp: packet.Timestamp}
 		layer.stats.observe(packet.SequenceNumber, packet.Timestamp, len(packet.Payload), in.arrival)

@@ -137,7 +137,7 @@ func (pb *publisher) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRece
 			return
 		}
 		replaced = pub
-		pub = newPublication(p.id, source, mid, codec, simulcast, pb.pc.WriteRTCP, &p.room.sfu.bytesIn)
+		pub = newPublication(p.id, source, mid, codec, simulcast, pb.pc.WriteRTCP, &p.room.sfu.counts)
 		pub.blocked.Store(p.isBlocked(source))
 		pb.publications[source] = pub
 		pb.readers[pub] = &atomic.Int32{}

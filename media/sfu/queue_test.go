@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,10 +13,11 @@ import (
 // same publication (with room in its queue) gets every packet.
 func TestFullQueueDropsWithoutBlocking(t *testing.T) {
 	opus, _ := matchSupportedCodec(supportedCodecs()[0].RTPCodecCapability)
-	pub := newPublication("alice", SourceMicrophone, "0", opus, false, nil, new(atomic.Uint64))
+	counts := &counters{}
+	pub := newPublication("alice", SourceMicrophone, "0", opus, false, nil, counts)
 	const packets = queueLength + 300
 	newSubscriberOf := func(queue int) (*subscriber, *downTrack) {
-		s := &subscriber{log: slog.New(slog.DiscardHandler), queue: make(chan outboundPacket, queue), done: make(chan struct{})}
+		s := &subscriber{log: slog.New(slog.DiscardHandler), queue: make(chan outboundPacket, queue), counts: counts, done: make(chan struct{})}
 		dt := newDownTrack(s, pub)
 		dt.forwarding = true
 		dt.forwarder.setTarget(0)
@@ -46,5 +46,8 @@ func TestFullQueueDropsWithoutBlocking(t *testing.T) {
 	}
 	if got := len(reading.queue); got != packets || reading.dropped.Load() != 0 {
 		t.Errorf("other subscriber got %d packets, want all %d", got, packets)
+	}
+	if counts.dropped.Load() != packets-queueLength {
+		t.Errorf("the SFU counts %d dropped, want %d", counts.dropped.Load(), packets-queueLength)
 	}
 }

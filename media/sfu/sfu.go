@@ -50,9 +50,8 @@ type SFU struct {
 	// muxes are the shared media sockets, closed with the SFU.
 	muxes []io.Closer
 
-	// Bytes of RTP received from publishers and sent to subscribers, for
-	// the dashboard's bandwidth chart.
-	bytesIn, bytesOut atomic.Uint64
+	// counts is what the SFU has done since it started (Counters).
+	counts counters
 
 	// newConnectionMu serialises NewPeerConnection so that the bandwidth
 	// estimator the congestion controller reports during the call can be
@@ -167,8 +166,30 @@ func closeAll(closers []io.Closer) error {
 	return err
 }
 
-// Traffic returns the bytes of RTP the SFU has received and sent since it
-// started.
-func (s *SFU) Traffic() (in, out uint64) {
-	return s.bytesIn.Load(), s.bytesOut.Load()
+// Counters are totals since the SFU started: the dashboard's bandwidth
+// chart and the server's metrics read them.
+type Counters struct {
+	PacketsIn, BytesIn   uint64 // RTP received from publishers
+	PacketsOut, BytesOut uint64 // RTP sent to subscribers
+	// Dropped are packets for a subscriber whose queue was full: one that
+	// does not keep up loses packets rather than slowing the others.
+	Dropped uint64
+	NACKs   uint64 // NACK packets subscribers sent, asking for retransmissions
+	// KeyframeRequests are the picture loss indications sent to
+	// publishers (for new subscribers, layer switches and losses).
+	KeyframeRequests uint64
+}
+
+type counters struct {
+	packetsIn, bytesIn, packetsOut, bytesOut, dropped, nacks, keyframeRequests atomic.Uint64
+}
+
+// Counters returns the totals since the SFU started.
+func (s *SFU) Counters() Counters {
+	c := &s.counts
+	return Counters{
+		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(),
+		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
+		Dropped: c.dropped.Load(), NACKs: c.nacks.Load(), KeyframeRequests: c.keyframeRequests.Load(),
+	}
 }

@@ -44,7 +44,8 @@ type subscriber struct {
 	estimator   cc.BandwidthEstimator // nil if the congestion controller gave none
 
 	queue   chan outboundPacket
-	dropped atomic.Int64
+	dropped atomic.Int64 // since the last warning
+	counts  *counters    // the SFU's
 	done    chan struct{}
 
 	allocationMu sync.Mutex // one allocation at a time
@@ -82,6 +83,7 @@ func newSubscriber(p *Participant, pc *webrtc.PeerConnection, estimator cc.Bandw
 		pc:          pc,
 		estimator:   estimator,
 		queue:       make(chan outboundPacket, queueLength),
+		counts:      &p.room.sfu.counts,
 		done:        make(chan struct{}),
 		wanted:      map[string]*publication{},
 		tiles:       map[string]tile{},
@@ -440,6 +442,7 @@ func (s *subscriber) enqueue(out outboundPacket) {
 	case s.queue <- out:
 	default:
 		s.dropped.Add(1)
+		s.counts.dropped.Add(1)
 		if out.buffer != nil {
 			payloadBuffers.Put(out.buffer)
 		}

@@ -52,10 +52,12 @@ type Config struct {
 	ICEServers func(user string) []webrtc.ICEServer
 	Health     func() []Subsystem
 	Stats      func() Stats
-	ServerID   string
-	Version    string
-	Pages      fs.FS // the web client: index.html, setup.html and the files under /assets/
-	Logger     *slog.Logger
+	// Metrics are the samples of GET /metrics; nil: no metrics.
+	Metrics  func() []Metric
+	ServerID string
+	Version  string
+	Pages    fs.FS // the web client: index.html, setup.html and the files under /assets/
+	Logger   *slog.Logger
 	// SelfTest answers the offer of a connection test (the /test page)
 	// with a short-lived peer connection of the media plane that uses only
 	// transport, "udp" or "tcp"; see ErrOfferRefused and
@@ -93,6 +95,9 @@ const (
 	audit                  // owner, admin, security admin; from an admin network
 	admin                  // owner, admin; from an admin network
 	adminNet               // anyone from an admin network (first-run setup)
+	// local is anyone on this machine (loopback), or else as audit: for
+	// a monitoring agent or the benchmark beside the server.
+	local
 )
 
 func (a *API) routes() {
@@ -133,6 +138,7 @@ func (a *API) routes() {
 
 	a.handle("GET /api/v1/events", audit, a.listEvents)
 	a.handle("GET /api/v1/stats", audit, a.stats)
+	a.handle("GET /metrics", local, a.metrics)
 
 	a.handle("POST /api/v1/selftest/ice", public, a.selfTestICE(newSourceLimit(selfTestsPerMinute)))
 	a.handle("GET /api/v1/selftest/ice-servers", public, a.selfTestICEServers(newSourceLimit(selfTestICEServersPerMinute)))

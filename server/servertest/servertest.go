@@ -97,6 +97,10 @@ func Start(t testing.TB, opts Options) *Server {
 			return api.Stats{UsersOnline: s.Signal.UsersOnline(), ConferencesRunning: counts.Conferences,
 				Participants: counts.Participants, Guests: counts.Guests, Waiting: counts.Waiting, Bandwidth: []api.Bandwidth{}}
 		},
+		Metrics: func() []api.Metric {
+			return []api.Metric{{Name: "parley_conferences_running", Help: "Conferences with someone in them.", Type: "gauge",
+				Value: float64(s.Conferences.Counts().Conferences)}}
+		},
 		Pages: assets.Web(), Logger: logger,
 	})
 	server := &http.Server{
