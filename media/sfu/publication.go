@@ -20,7 +20,7 @@ const keyframeRequestInterval = 500 * time.Millisecond
 // publishes, with its incoming layers and the down tracks it feeds.
 type publication struct {
 	counts      *counters // the SFU's
-	id          string         // "<participant>/<source>", the track id of the protocol
+	id          string    // "<participant>/<source>", the track id of the protocol
 	participant string
 	source      Source
 	mid         string // of the m= line on the publish connection
