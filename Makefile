@@ -40,7 +40,7 @@ TEST_TIMEOUT ?= 20m
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZ_TIME    ?= 30s
 
-.PHONY: all deps build run test fmt-check vet lint fuzz installers clean
+.PHONY: all deps build run test fmt-check vet lint fuzz bench installers clean
 
 all: build
 
@@ -87,6 +87,12 @@ build: deps
 ## run: build and start Parley on its embedded defaults
 run: build
 	./$(BIN)
+
+## bench: the standard benchmark of the media server (a few minutes),
+## written to docs/benchmarks.md with its chart and JSON
+bench: build
+	LANG=C.UTF-8 ./$(BIN) bench --scenario standard --duration 10s \
+		--json docs/benchmarks.json --svg docs/benchmarks.svg --markdown docs/benchmarks.md
 
 ## installers: the packages this machine can build, with SHA256SUMS, in dist/:
 ## the .deb, the portable .tar.xz and the Windows installer (packaging/README.md)

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/parleyhq/parley/app/bench"
 )
 
 // Desktop opens the desktop window with the server options of the command
@@ -64,6 +66,8 @@ Usage:
   parley user disable LOGIN      stop an account from signing in
   parley user enable LOGIN       let a disabled account sign in again
   parley user unlock LOGIN       lift a lockout after failed sign-ins
+  parley bench [flags]           measure the media server under synthetic load
+                                 (docs/benchmarks.md)
 
 Run 'parley COMMAND -h' for a command's flags.
 `
@@ -82,6 +86,10 @@ func (c *command) run(args []string) error {
 		return c.user(args[1:])
 	case "find":
 		return c.find(args[1:])
+	case "bench":
+		return c.bench(args[1:])
+	case "bench-relay": // the relay process of parley bench's baseline
+		return bench.ServeRelay(c.stdin, c.stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, usage)
 		return nil

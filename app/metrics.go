@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/parleyhq/parley/app/procstat"
 	"github.com/parleyhq/parley/server/api"
 )
 
@@ -29,25 +30,18 @@ func (h *Host) metrics() []api.Metric {
 		{Name: "go_goroutines", Help: "Goroutines that exist.", Type: "gauge", Value: float64(runtime.NumGoroutine())},
 		{Name: "process_start_time_seconds", Help: "Start time of the process since the Unix epoch.", Type: "gauge", Value: float64(processStart.UnixNano()) / 1e9},
 	}
-	usage := readProcessUsage()
-	if usage.cpu > 0 {
-		list = append(list, api.Metric{Name: "process_cpu_seconds_total", Help: "User and system CPU time of the process.", Type: "counter", Value: usage.cpu.Seconds()})
+	usage := procstat.Read()
+	if usage.CPU > 0 {
+		list = append(list, api.Metric{Name: "process_cpu_seconds_total", Help: "User and system CPU time of the process.", Type: "counter", Value: usage.CPU.Seconds()})
 	}
-	if usage.rss > 0 {
-		list = append(list, api.Metric{Name: "process_resident_memory_bytes", Help: "Resident memory of the process.", Type: "gauge", Value: float64(usage.rss)})
+	if usage.RSS > 0 {
+		list = append(list, api.Metric{Name: "process_resident_memory_bytes", Help: "Resident memory of the process.", Type: "gauge", Value: float64(usage.RSS)})
 	}
-	if usage.peakRSS > 0 {
-		list = append(list, api.Metric{Name: "process_resident_memory_peak_bytes", Help: "Highest resident memory of the process so far.", Type: "gauge", Value: float64(usage.peakRSS)})
+	if usage.PeakRSS > 0 {
+		list = append(list, api.Metric{Name: "process_resident_memory_peak_bytes", Help: "Highest resident memory of the process so far.", Type: "gauge", Value: float64(usage.PeakRSS)})
 	}
 	return list
 }
 
 // processStart is when this process started, near enough.
 var processStart = time.Now()
-
-// processUsage is what the process has cost; zero where the system does
-// not tell.
-type processUsage struct {
-	cpu          time.Duration // user and system
-	rss, peakRSS uint64        // bytes
-}

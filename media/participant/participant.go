@@ -22,6 +22,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/parleyhq/parley/media/pionlog"
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/server/protocol"
 )
@@ -110,7 +111,7 @@ type Participant struct {
 	closed    atomic.Bool
 }
 
-func newAPI(loopback bool) (*webrtc.API, error) {
+func newAPI(loopback bool, logger *slog.Logger) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
@@ -128,7 +129,9 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
-	var settings webrtc.SettingEngine
+	// pion's own messages go to the participant's logger; a meeting that
+	// ends mid-packet is no error of the program's.
+	settings := webrtc.SettingEngine{LoggerFactory: pionlog.Factory{Logger: logger, ErrorLevel: slog.LevelWarn}}
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if loopback {
 		// A server on loopback: gather nothing else, so that tests send no
@@ -244,7 +247,7 @@ func (p *Participant) Signal() *client.Signal { return p.signal }
 // connect negotiates both media connections and starts sending, until
 // sendCtx ends.
 func (p *Participant) connect(ctx, sendCtx context.Context) error {
-	api, err := newAPI(p.opts.Loopback)
+	api, err := newAPI(p.opts.Loopback, p.logger)
 	if err != nil {
 		return err
 	}

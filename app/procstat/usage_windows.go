@@ -1,4 +1,4 @@
-package app
+package procstat
 
 import (
 	"time"
@@ -6,13 +6,13 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// readProcessUsage reads the process's CPU time from GetProcessTimes.
-func readProcessUsage() processUsage {
+// Read reads the process's CPU time from GetProcessTimes.
+func Read() Usage {
 	var creation, exit, kernel, user windows.Filetime
 	if windows.GetProcessTimes(windows.CurrentProcess(), &creation, &exit, &kernel, &user) != nil {
-		return processUsage{}
+		return Usage{}
 	}
 	// Filetime counts 100-nanosecond intervals.
 	ticks := func(t windows.Filetime) int64 { return int64(t.HighDateTime)<<32 | int64(t.LowDateTime) }
-	return processUsage{cpu: time.Duration((ticks(kernel) + ticks(user)) * 100)}
+	return Usage{CPU: time.Duration((ticks(kernel) + ticks(user)) * 100)}
 }

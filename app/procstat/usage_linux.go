@@ -1,4 +1,4 @@
-package app
+package procstat
 
 import (
 	"bufio"
@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-// readProcessUsage reads CPU time from getrusage and memory from
+// Read reads CPU time from getrusage and memory from
 // /proc/self/status (VmRSS now, VmHWM the peak).
-func readProcessUsage() processUsage {
-	var usage processUsage
+func Read() Usage {
+	var usage Usage
 	var rusage syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &rusage) == nil {
-		usage.cpu = time.Duration(rusage.Utime.Nano() + rusage.Stime.Nano())
+		usage.CPU = time.Duration(rusage.Utime.Nano() + rusage.Stime.Nano())
 	}
 	file, err := os.Open("/proc/self/status")
 	if err != nil {
@@ -38,9 +38,9 @@ func readProcessUsage() processUsage {
 		}
 		switch name {
 		case "VmRSS":
-			usage.rss = kib * 1024
+			usage.RSS = kib * 1024
 		case "VmHWM":
-			usage.peakRSS = kib * 1024
+			usage.PeakRSS = kib * 1024
 		}
 	}
 	return usage
