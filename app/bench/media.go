@@ -33,42 +33,12 @@ func sentAt(payload []byte) (time.Time, bool) {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(payload[len(payload)-8:]))), true
 }
 
-// pacer ticks a source and ends its waits on Close.
-type pacer struct {
-	ticker *time.Ticker
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPacer(interval time.Duration) pacer {
-	return pacer{ticker: time.NewTicker(interval), closed: make(chan struct{})}
-}
-
-func (p *pacer) wait(ctx context.Context) error {
-	select {
-	case <-p.ticker.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.closed:
-		return participant.ErrSourceClosed
-	}
-}
-
-func (p *pacer) Close() error {
-	p.once.Do(func() {
-		p.ticker.Stop()
-		close(p.closed)
-	})
-	return nil
-}
-
 // videoLayer is one simulcast layer at a set bitrate: media/synth's VP8
 // picture, padded to the frame size the bitrate asks for, a keyframe
 // every keyframeEvery (and when asked), each frame tagged. Receivers
 // count and time the packets; nothing decodes them.
 type videoLayer struct {
-	pacer
+	participant.Pacer
 	video         *synth.Video
 	frameBytes    int
 	keyframeEvery int // frames
@@ -77,14 +47,14 @@ type videoLayer struct {
 
 func newVideoLayer(width, height, fps, kbps int, keyframeInterval time.Duration) *videoLayer {
 	return &videoLayer{
-		pacer: newPacer(time.Second / time.Duration(fps)), video: synth.NewVideo(width, height, fps),
+		Pacer: participant.NewPacer(time.Second / time.Duration(fps)), video: synth.NewVideo(width, height, fps),
 		frameBytes:    kbps * 1000 / 8 / fps,
 		keyframeEvery: max(int(keyframeInterval.Seconds()*float64(fps)), 1),
 	}
 }
 
 func (l *videoLayer) NextFrame(ctx context.Context) ([]byte, bool, time.Duration, error) {
-	if err := l.wait(ctx); err != nil {
+	if err := l.Wait(ctx); err != nil {
 		return nil, false, 0, err
 	}
 	if l.frames%l.keyframeEvery == 0 {
@@ -103,7 +73,7 @@ func (l *videoLayer) RequestKeyframe() { l.video.RequestKeyframe() }
 // audioSource sends 20 ms Opus packets, tagged, at a level that reads as
 // speech for one speaker and silence for the others.
 type audioSource struct {
-	pacer
+	participant.Pacer
 	audio    *synth.Audio
 	speaking bool
 }
@@ -111,11 +81,11 @@ type audioSource struct {
 func newAudioSource(speaking bool) *audioSource {
 	audio := synth.NewAudio()
 	audio.SetSpeaking(speaking)
-	return &audioSource{pacer: newPacer(20 * time.Millisecond), audio: audio, speaking: speaking}
+	return &audioSource{Pacer: participant.NewPacer(20 * time.Millisecond), audio: audio, speaking: speaking}
 }
 
 func (a *audioSource) NextPacket(ctx context.Context) ([]byte, time.Duration, uint8, bool, error) {
-	if err := a.wait(ctx); err != nil {
+	if err := a.Wait(ctx); err != nil {
 		return nil, 0, 0, false, err
 	}
 	packet, duration := a.audio.Next()

@@ -35,19 +35,21 @@ type AudioSource interface {
 // ErrSourceClosed is what a source's Next method returns once it is closed.
 var ErrSourceClosed = errors.New("media source closed")
 
-// ticking paces a synthetic source by a ticker, and ends its waits on
-// Close.
-type ticking struct {
+// Pacer paces a synthetic source by a ticker, and ends its waits on
+// Close: embedded, it gives a source its Close.
+type Pacer struct {
 	ticker *time.Ticker
 	closed chan struct{}
 	once   sync.Once
 }
 
-func newTicking(interval time.Duration) ticking {
-	return ticking{ticker: time.NewTicker(interval), closed: make(chan struct{})}
+// NewPacer ticks every interval.
+func NewPacer(interval time.Duration) Pacer {
+	return Pacer{ticker: time.NewTicker(interval), closed: make(chan struct{})}
 }
 
-func (t *ticking) wait(ctx context.Context) error {
+// Wait waits for the next tick; it fails once ctx ends or the pacer closes.
+func (t *Pacer) Wait(ctx context.Context) error {
 	select {
 	case <-t.ticker.C:
 		return nil
@@ -58,7 +60,7 @@ func (t *ticking) wait(ctx context.Context) error {
 	}
 }
 
-func (t *ticking) Close() error {
+func (t *Pacer) Close() error {
 	t.once.Do(func() {
 		t.ticker.Stop()
 		close(t.closed)
@@ -68,18 +70,18 @@ func (t *ticking) Close() error {
 
 // synthVideo is media/synth's moving test picture at a steady frame rate.
 type synthVideo struct {
-	ticking
+	Pacer
 	video *synth.Video
 }
 
 // SynthVideo returns a video source of media/synth's test picture (pure
 // Go, no cgo), width x height at fps frames a second.
 func SynthVideo(width, height, fps int) VideoSource {
-	return &synthVideo{ticking: newTicking(time.Second / time.Duration(fps)), video: synth.NewVideo(width, height, fps)}
+	return &synthVideo{Pacer: NewPacer(time.Second / time.Duration(fps)), video: synth.NewVideo(width, height, fps)}
 }
 
 func (s *synthVideo) NextFrame(ctx context.Context) ([]byte, bool, time.Duration, error) {
-	if err := s.wait(ctx); err != nil {
+	if err := s.Wait(ctx); err != nil {
 		return nil, false, 0, err
 	}
 	frame, keyframe, duration := s.video.Next()
@@ -91,7 +93,7 @@ func (s *synthVideo) RequestKeyframe() { s.video.RequestKeyframe() }
 // synthAudio is media/synth's silent Opus packets, every 20 ms, announced
 // as speech or silence.
 type synthAudio struct {
-	ticking
+	Pacer
 	audio    *synth.Audio
 	speaking bool
 }
@@ -102,11 +104,11 @@ type synthAudio struct {
 func SynthAudio(speaking bool) AudioSource {
 	audio := synth.NewAudio()
 	audio.SetSpeaking(speaking)
-	return &synthAudio{ticking: newTicking(20 * time.Millisecond), audio: audio, speaking: speaking}
+	return &synthAudio{Pacer: NewPacer(20 * time.Millisecond), audio: audio, speaking: speaking}
 }
 
 func (s *synthAudio) NextPacket(ctx context.Context) ([]byte, time.Duration, uint8, bool, error) {
-	if err := s.wait(ctx); err != nil {
+	if err := s.Wait(ctx); err != nil {
 		return nil, 0, 0, false, err
 	}
 	packet, duration := s.audio.Next()
