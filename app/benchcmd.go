@@ -37,6 +37,7 @@ func (c *command) bench(args []string) error {
 	jsonOut := set.String("json", "", "write the results as JSON to this file")
 	svgOut := set.String("svg", "", "write the chart (meeting runs) as SVG to this file")
 	markdownOut := set.String("markdown", "", "write the report page (docs/benchmarks.md) to this file")
+	profile := set.String("cpu-profile", "", "write a CPU profile of the server it starts to this file (go tool pprof)")
 	if err := set.Parse(args); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func (c *command) bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	target, done, err := c.benchTarget(ctx, binary, *serverURL, *login, *caFile)
+	target, done, err := c.benchTarget(ctx, binary, *serverURL, *login, *caFile, *profile)
 	if err != nil {
 		return err
 	}
@@ -124,18 +125,29 @@ func benchPlan(scenario, participants string) ([]benchStep, error) {
 
 // benchTarget starts a server in a temporary data directory, or signs in
 // to the one given.
-func (c *command) benchTarget(ctx context.Context, binary, serverURL, login, caFile string) (bench.Target, func(), error) {
+func (c *command) benchTarget(ctx context.Context, binary, serverURL, login, caFile, profile string) (bench.Target, func(), error) {
 	if serverURL == "" {
+		var serveArgs []string
+		if profile != "" {
+			abs, err := filepath.Abs(profile)
+			if err != nil {
+				return bench.Target{}, nil, err
+			}
+			serveArgs = []string{"--cpu-profile", abs}
+		}
 		dir, err := os.MkdirTemp("", "parley-bench-")
 		if err != nil {
 			return bench.Target{}, nil, err
 		}
-		server, err := bench.StartServer(ctx, binary, dir)
+		server, err := bench.StartServer(ctx, binary, dir, serveArgs...)
 		if err != nil {
 			os.RemoveAll(dir)
 			return bench.Target{}, nil, err
 		}
 		return server.Target, func() { server.Stop(); os.RemoveAll(dir) }, nil
+	}
+	if profile != "" {
+		return bench.Target{}, nil, usageError{"--cpu-profile profiles a server the benchmark starts; for --server, profile that server with parley serve --cpu-profile"}
 	}
 	if login == "" {
 		return bench.Target{}, nil, usageError{"--server needs --user (an administrator) and the password on standard input"}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -106,7 +107,8 @@ type serverFlags struct {
 	opts        Options
 	logLevel    string
 	noDiscovery bool
-	service     bool // run under Windows' service manager
+	service     bool   // run under Windows' service manager
+	cpuProfile  string // file for a CPU profile of the run
 }
 
 // parse reads the flags; discovery is on unless turned off.
@@ -131,6 +133,7 @@ func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
 	set.BoolVar(&f.opts.ICELoopback, "ice-loopback", false, "offer loopback ICE candidates (tests, and meetings between programs on this machine)")
 	if name == "parley serve" {
 		set.BoolVar(&f.service, "service", false, "run as a Windows service (the installer's service registers it so); logs go to parley.log in the data directory")
+		set.StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile of the server to this file until it stops (for go tool pprof)")
 	}
 	return set, f
 }
@@ -217,6 +220,13 @@ func (c *command) serveUntil(ctx context.Context, f *serverFlags) error {
 		return err
 	}
 	f.opts.Logger = logger
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	host, err := Start(ctx, f.opts)
 	if err != nil {
 		return err
@@ -239,4 +249,21 @@ func (c *command) printWelcome(h *Host) {
 		fmt.Fprintln(out, "  (the link works once, for 24 hours; or run 'parley user add LOGIN --role owner')")
 	}
 	fmt.Fprintln(out, "Press Ctrl+C to stop.")
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function runs.
+func startCPUProfile(path string) (stop func(), err error) {
+	file, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(file); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		file.Close()
+	}, nil
 }

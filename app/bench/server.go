@@ -48,8 +48,8 @@ func (w *lockedWriter) String() string {
 
 // StartServer runs `parley serve` from binary on loopback with a fresh
 // data directory in dir, with an owner account the benchmark signs in
-// as.
-func StartServer(ctx context.Context, binary, dir string) (*Server, error) {
+// as; serveArgs are more flags for serve (such as --cpu-profile).
+func StartServer(ctx context.Context, binary, dir string, serveArgs ...string) (*Server, error) {
 	secret := make([]byte, 12)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
@@ -65,8 +65,8 @@ func StartServer(ctx context.Context, binary, dir string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{exited: make(chan error, 1)}
-	s.cmd = exec.Command(binary, "serve", "--data", dir, "--port", strconv.Itoa(port), "--http-port", "-1",
-		"--listen", "127.0.0.1", "--no-discovery", "--ice-loopback", "--log-level", "warn")
+	s.cmd = exec.Command(binary, append([]string{"serve", "--data", dir, "--port", strconv.Itoa(port), "--http-port", "-1",
+		"--listen", "127.0.0.1", "--no-discovery", "--ice-loopback", "--log-level", "warn"}, serveArgs...)...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.output, &s.output
 	s.cmd.Env = append(os.Environ(), "LANG=C.UTF-8")
 	if err := s.cmd.Start(); err != nil {

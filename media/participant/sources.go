@@ -60,6 +60,7 @@ func (t *Pacer) Wait(ctx context.Context) error {
 	}
 }
 
+// Close stops the pacer: waits then fail with ErrSourceClosed.
 func (t *Pacer) Close() error {
 	t.once.Do(func() {
 		t.ticker.Stop()
