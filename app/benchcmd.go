@@ -29,6 +29,7 @@ func (c *command) bench(args []string) error {
 	settle := set.Duration("settle", 3*time.Second, "time after the joins before measuring")
 	bitrates := set.String("bitrates", "150,500,1500", "kbit/s of the three simulcast layers")
 	fps := set.Int("fps", 30, "video frames a second")
+	tile := set.String("tile", "640x360", "the video tile receivers report, which picks the layer they get (320x180 low, 640x360 middle, 1280x720 high)")
 	maxLoss := set.Float64("max-loss", 0.02, "loss above which a run counts as broken")
 	baseline := set.Bool("baseline", true, "also run the bare UDP relay on each meeting's traffic")
 	serverURL := set.String("server", "", "drive this server (https://host:port/) instead of starting one; reads the password from standard input")
@@ -47,6 +48,9 @@ func (c *command) bench(args []string) error {
 	cfg := bench.Config{Duration: *duration, Settle: *settle, FPS: *fps, MaxLoss: *maxLoss}
 	if _, err := fmt.Sscanf(*bitrates, "%d,%d,%d", &cfg.Bitrates[0], &cfg.Bitrates[1], &cfg.Bitrates[2]); err != nil {
 		return usageError{fmt.Sprintf("--bitrates %q: want three numbers, as 150,500,1500", *bitrates)}
+	}
+	if _, err := fmt.Sscanf(*tile, "%dx%d", &cfg.Tile[0], &cfg.Tile[1]); err != nil || cfg.Tile[0] <= 0 || cfg.Tile[1] <= 0 {
+		return usageError{fmt.Sprintf("--tile %q: want WIDTHxHEIGHT, as 640x360", *tile)}
 	}
 	plan, err := benchPlan(*scenario, *participants)
 	if err != nil {
