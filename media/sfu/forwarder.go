@@ -52,6 +52,11 @@ type forwarder struct {
 	tl0PicIdxOffset uint8
 	firstSequence   uint16 // where the current layer began
 	highestSequence uint16
+	// farFromStart is set once the layer has gone a quarter of the
+	// sequence space past firstSequence: from then on no packet can be
+	// from before it began, and the comparison with firstSequence, which
+	// wraps after 32768 packets, must stop.
+	farFromStart bool
 }
 
 // newForwarder returns a forwarder that forwards nothing until given a target.
@@ -92,7 +97,7 @@ func (f *forwarder) forward(in forwarderInput, now time.Time) (out forwarderOutp
 		f.begin(in, now)
 		f.current = in.layer
 		out.began = true
-	} else if int16(in.sequence-f.firstSequence) < 0 {
+	} else if !f.farFromStart && int16(in.sequence-f.firstSequence) < 0 {
 		return out, false // late packet from before this layer began
 	}
 
@@ -107,6 +112,9 @@ func (f *forwarder) forward(in forwarderInput, now time.Time) (out forwarderOutp
 
 	if out.began || int16(in.sequence-f.highestSequence) > 0 {
 		f.highestSequence = in.sequence
+		if in.sequence-f.firstSequence >= 0x4000 {
+			f.farFromStart = true
+		}
 		f.started = true
 		f.lastSequence = out.sequence
 		f.lastTimestamp = out.timestamp
@@ -126,6 +134,7 @@ func (f *forwarder) forward(in forwarderInput, now time.Time) (out forwarderOutp
 func (f *forwarder) begin(in forwarderInput, now time.Time) {
 	f.firstSequence = in.sequence
 	f.highestSequence = in.sequence
+	f.farFromStart = false
 	if !f.started {
 		return // the first stream goes out with its own numbering
 	}

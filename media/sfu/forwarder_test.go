@@ -139,3 +139,26 @@ func TestForwarderPauseAndInterrupt(t *testing.T) {
 		t.Errorf("resumed at sequence %d (ok %v), want 2", out.sequence, ok)
 	}
 }
+
+// TestForwarderKeepsForwardingPastHalfTheSequenceSpace: a long meeting's
+// audio (or a layer that never switches) goes on through any number of
+// sequence wraps, and a late packet still goes out once the layer is far
+// from where it began.
+func TestForwarderKeepsForwardingPastHalfTheSequenceSpace(t *testing.T) {
+	f := newForwarder(48000, false)
+	f.setTarget(0)
+	now := time.Unix(1000, 0)
+	sequence := uint16(100)
+	for i := range 3 * 65536 {
+		now = now.Add(20 * time.Millisecond)
+		out, ok := f.forward(forwarderInput{sequence: sequence, timestamp: uint32(i * 960)}, now)
+		if !ok || out.sequence != sequence {
+			t.Fatalf("packet %d (sequence %d) not forwarded as %d: %v %+v", i, sequence, sequence, ok, out)
+		}
+		sequence++
+	}
+	late := sequence - 5
+	if _, ok := f.forward(forwarderInput{sequence: late, timestamp: 0}, now); !ok {
+		t.Errorf("a retransmitted packet %d, long after the start, was dropped", late)
+	}
+}
