@@ -211,8 +211,9 @@ func (dt *downTrack) forward(in *inboundPacket) {
 	dt.subscriber.enqueue(out)
 }
 
-// write sends a queued packet through pion.
-func (dt *downTrack) write(out *outboundPacket) {
+// write sends a queued packet through pion, with the writer's memory
+// for its extension.
+func (dt *downTrack) write(out *outboundPacket, w *packetWriter) {
 	binding := dt.binding.Load()
 	if binding == nil {
 		return
@@ -220,7 +221,9 @@ func (dt *downTrack) write(out *outboundPacket) {
 	out.header.SSRC = binding.ssrc
 	out.header.PayloadType = binding.payloadType
 	if out.hasAudioLevel && binding.audioLevelID != 0 {
-		_ = out.header.SetExtension(binding.audioLevelID, []byte{out.audioLevel})
+		w.level[0] = out.audioLevel
+		out.header.Extensions = w.extensions[:0]
+		_ = out.header.SetExtension(binding.audioLevelID, w.level[:])
 	}
 	n, err := binding.writeStream.WriteRTP(&out.header, out.payload)
 	if err != nil && !errors.Is(err, io.ErrClosedPipe) {

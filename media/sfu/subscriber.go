@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -453,15 +454,13 @@ func (s *subscriber) enqueue(out outboundPacket) {
 func (s *subscriber) run() {
 	ticker := time.NewTicker(allocationInterval)
 	defer ticker.Stop()
+	writer := &packetWriter{}
 	for {
 		select {
 		case <-s.done:
 			return
 		case out := <-s.queue:
-			out.track.write(&out)
-			if out.buffer != nil {
-				payloadBuffers.Put(out.buffer)
-			}
+			writer.write(out)
 		case <-ticker.C:
 			s.allocate()
 			if dropped := s.dropped.Swap(0); dropped > 0 {
@@ -469,6 +468,25 @@ func (s *subscriber) run() {
 			}
 		}
 	}
+}
+
+// packetWriter writes a subscriber's queued packets, one at a time, in
+// memory of its own: pion takes the header by pointer, which would put
+// every packet on the heap, and the audio level's extension would take
+// two allocations more.
+type packetWriter struct {
+	out        outboundPacket
+	extensions [1]rtp.Extension
+	level      [1]byte
+}
+
+func (w *packetWriter) write(out outboundPacket) {
+	w.out = out
+	w.out.track.write(&w.out, w)
+	if w.out.buffer != nil {
+		payloadBuffers.Put(w.out.buffer)
+	}
+	w.out = outboundPacket{} // no hold on the track or the payload
 }
 
 // close detaches every down track and stops the writer. The connection
