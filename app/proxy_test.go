@@ -25,7 +25,9 @@ func TestBehindNginxUnderAPrefix(t *testing.T) {
 	curl := testenv.RequireTool(t, "curl", "curl")
 	ns := testenv.NewNamespace(t, [2]string{"198.18.2.1/24", "198.18.2.5/24"})
 	s, owner, c := meetingServer(t, map[string]any{"name": "Proxied", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Generous: on a loaded two-core runner the browser part alone can
+	// take a minute or more; each curl below has its own limit.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := owner.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"trusted_proxies": []string{"127.0.0.1", "198.18.2.1"}}, nil); err != nil {
 		t.Fatal(err)
@@ -71,7 +73,7 @@ func TestBehindNginxUnderAPrefix(t *testing.T) {
 		{"through-proxy", "https://198.18.2.1:" + strconv.Itoa(proxy.Port) + "/parley/api/v1/auth/sign-in", []string{"--insecure"}, ""},
 		{"forged", "https://198.18.2.1:" + strconv.Itoa(s.Port) + "/api/v1/auth/sign-in", []string{"--cacert", caFile}, "10.9.9.9"},
 	} {
-		args := append([]string{"--silent", "--show-error", "--output", "/dev/null", "--header", "Content-Type: application/json"}, attempt.trust...)
+		args := append([]string{"--silent", "--show-error", "--max-time", "30", "--output", "/dev/null", "--header", "Content-Type: application/json"}, attempt.trust...)
 		args = append(args,
 			"--data", `{"login":"`+attempt.login+`","password":"wrong-password-1"}`, attempt.url)
 		if attempt.forged != "" {
