@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -31,6 +34,7 @@ func NewNamespace(t testing.TB, pairs ...[2]string) *Namespace {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs root to create network namespaces (ip netns); run it as root, as CI does")
 	}
+	removeStaleNamespaces.Do(removeNamespacesOfDeadTests)
 	n := namespaceCount.Add(1)
 	ns := &Namespace{
 		Name:     fmt.Sprintf("parley-t%d-%d", os.Getpid(), n),
@@ -68,6 +72,33 @@ func NewNamespace(t testing.TB, pairs ...[2]string) *Namespace {
 		runIP(t, args...)
 	}
 	return ns
+}
+
+var removeStaleNamespaces sync.Once
+
+// removeNamespacesOfDeadTests deletes the namespaces (and host links) that
+// a test process killed before its cleanup left behind: their addresses
+// would shadow the same test's next run, whose packets would then go down
+// the dead link.
+func removeNamespacesOfDeadTests() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		rest, ok := strings.CutPrefix(name, "parley-t")
+		if !ok {
+			continue
+		}
+		pidText, n, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		_ = exec.Command("ip", "netns", "del", name).Run()
+		_ = exec.Command("ip", "link", "del", fmt.Sprintf("pt%d-%s", pid%100000, n)).Run()
+	}
 }
 
 // Command runs a program inside the namespace.
