@@ -32,6 +32,9 @@ import (
 type Options struct {
 	Name string // for guests
 	PIN  string
+	// Phone makes the participant a telephone caller; only the SIP
+	// gateway's client may join so.
+	Phone *protocol.Phone
 	// Muted sources start muted: nothing is sent until Mute unmutes them,
 	// and nobody sees them on for a moment.
 	Muted protocol.Sources
@@ -198,7 +201,7 @@ func closeSources(video []VideoSource, audio AudioSource) {
 }
 
 func (p *Participant) join(ctx context.Context, cid string) error {
-	request := &protocol.Join{Conference: cid, Name: p.opts.Name, PIN: p.opts.PIN}
+	request := &protocol.Join{Conference: cid, Name: p.opts.Name, PIN: p.opts.PIN, Phone: p.opts.Phone}
 	if p.opts.Muted != (protocol.Sources{}) {
 		request.Muted = &p.opts.Muted
 	}

@@ -64,6 +64,10 @@ type Config struct {
 	// ErrSelfTestUnavailable for its errors. Nil: media tests are
 	// unavailable.
 	SelfTest func(offer, transport string) (answer string, err error)
+	// GatewayToken is the bearer token of this process's SIP gateway,
+	// whose signalling connections may bring in telephone callers
+	// (protocol.Phone); empty: none.
+	GatewayToken string
 }
 
 // API serves HTTP requests.

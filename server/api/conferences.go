@@ -9,7 +9,9 @@ import (
 
 // SignalServer runs signalling connections (server/signal).
 type SignalServer interface {
-	Serve(w http.ResponseWriter, r *http.Request, user *accounts.User, source string)
+	// Serve runs one connection: user is nil for guests; gateway is true
+	// for the SIP gateway's connections.
+	Serve(w http.ResponseWriter, r *http.Request, user *accounts.User, source string, gateway bool)
 	// Presence tells whether users can be called: available, busy, offline.
 	Presence(userIDs []int64) map[int64]string
 }
@@ -49,7 +51,7 @@ func (a *API) signal(w http.ResponseWriter, r *http.Request, rq *request) error 
 	if rq.signed {
 		user = &rq.user
 	}
-	a.Signal.Serve(w, r, user, rq.source.String())
+	a.Signal.Serve(w, r, user, rq.source.String(), rq.gateway)
 	return nil
 }
 

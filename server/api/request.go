@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,7 @@ type request struct {
 	user    accounts.User
 	session accounts.Session
 	signed  bool // a session was presented and is valid
+	gateway bool // the SIP gateway of this server (Config.GatewayToken)
 }
 
 func (rq *request) actor() eventlog.Actor {
@@ -102,6 +104,12 @@ func (a *API) authenticate(r *http.Request, rq *request) error {
 		token, fromCookie = cookie.Value, true
 	}
 	if token == "" {
+		return errUnauthorized
+	}
+	if a.GatewayToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.GatewayToken)) == 1 {
+		// The gateway is no user: it may only open signalling connections
+		// (a public route). Its token never leaves this process.
+		rq.gateway = true
 		return errUnauthorized
 	}
 	session, user, err := a.Accounts.Authenticate(r.Context(), token)

@@ -119,5 +119,8 @@ func (p *participant) refusalKey() string {
 	if p.info.UserID != 0 {
 		return "user:" + itoa(p.info.UserID)
 	}
+	if p.info.Number != "" {
+		return "phone:" + p.info.Number // every call comes from the gateway's address
+	}
 	return "guest:" + p.source + "/" + p.info.Name
 }

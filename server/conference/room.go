@@ -65,6 +65,7 @@ type JoinRequest struct {
 	PIN       string
 	Muted     protocol.Sources // what the client sends from the start
 	User      *accounts.User   // nil for guests
+	Phone     *protocol.Phone  // set for a telephone call through the SIP gateway
 	Source    string           // network address
 	Member    Member
 }
@@ -97,8 +98,16 @@ func (s *Service) Join(ctx context.Context, req JoinRequest) (*Handle, error) {
 	}
 	p := &participant{source: req.Source, blocked: map[string]bool{}, member: req.Member, resume: newToken("r_", 18)}
 	p.info = protocol.Participant{ID: newToken("p_", 9), Kind: "guest", Muted: req.Muted}
+	if req.Phone != nil {
+		// A phone is a participant of its own kind; whether it counts as
+		// a user or a guest depends on whether it signed in (User).
+		p.info.Kind, p.info.Number = "sip", req.Phone.Number
+	}
 	if req.User != nil {
-		p.info.Kind, p.info.UserID, p.info.Name = "user", req.User.ID, req.User.DisplayName
+		p.info.UserID, p.info.Name = req.User.ID, req.User.DisplayName
+		if req.Phone == nil {
+			p.info.Kind = "user"
+		}
 		var err error
 		if p.info.Role, p.invited, err = s.roleFor(ctx, def, *req.User); err != nil {
 			return nil, err
@@ -274,7 +283,7 @@ func (r *Room) lobbyApplies(p *participant) bool {
 	}
 	switch r.def.Lobby {
 	case LobbyGuests:
-		return p.info.Kind == "guest"
+		return p.info.UserID == 0 // guests, and phones of unknown callers
 	case LobbyUninvited:
 		return !p.invited
 	case LobbyEveryone:

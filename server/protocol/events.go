@@ -43,6 +43,7 @@ type Participant struct {
 	Name     string    `json:"name"`
 	Kind     string    `json:"kind"` // user, guest, sip
 	UserID   int64     `json:"user_id,omitempty"`
+	Number   string    `json:"number,omitempty"` // sip only: the caller's number or address
 	Role     string    `json:"role"`
 	Muted    Sources   `json:"muted"`
 	Forced   Sources   `json:"forced"`

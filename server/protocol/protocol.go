@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"regexp"
 	"strings"
 	"unicode"
@@ -74,7 +75,25 @@ type Join struct {
 	// Muted is what the client sends from the start, so that others never
 	// see it unmuted for a moment.
 	Muted *Sources `json:"muted,omitempty"`
+	// Phone is set by the SIP gateway only: the participant is a telephone
+	// call. Other connections may not send it.
+	Phone *Phone `json:"phone,omitempty"`
 }
+
+// Phone describes a telephone caller that the SIP gateway brings in.
+type Phone struct {
+	// Number is the caller's number or SIP address, as it came.
+	Number string `json:"number"`
+	// UserID is the Parley user whose SIP credentials the phone used, 0
+	// for an unknown caller (who joins as a guest would).
+	UserID int64 `json:"user_id,omitempty"`
+	// Address is the phone's IP address: the source the server limits
+	// (wrong PINs) and records, since every call comes from the gateway.
+	Address string `json:"address"`
+}
+
+// MaxPhoneNumber is the longest phone number or SIP address kept.
+const MaxPhoneNumber = 128
 
 // Hello makes a signed-in connection reachable for calls outside conferences.
 type Hello struct{ Envelope }
@@ -390,7 +409,7 @@ func checkChatText(text string) error {
 
 func (m *Join) validate() error {
 	if m.Resume != "" {
-		if m.Conference != "" || m.Name != "" || m.PIN != "" || m.Muted != nil {
+		if m.Conference != "" || m.Name != "" || m.PIN != "" || m.Muted != nil || m.Phone != nil {
 			return invalid("resume", "a resuming join carries only resume")
 		}
 		return checkID("resume", m.Resume)
@@ -405,6 +424,17 @@ func (m *Join) validate() error {
 	}
 	if m.PIN != "" && !ValidPIN(m.PIN) {
 		return invalid("pin", "a PIN is 4 to 10 digits")
+	}
+	if m.Phone != nil {
+		if m.Phone.Number == "" || len(m.Phone.Number) > MaxPhoneNumber || !utf8.ValidString(m.Phone.Number) || strings.ContainsFunc(m.Phone.Number, unicode.IsControl) {
+			return invalid("phone.number", "a phone number is 1 to %d printable characters", MaxPhoneNumber)
+		}
+		if m.Phone.UserID < 0 {
+			return invalid("phone.user_id", "a user ID is positive")
+		}
+		if _, err := netip.ParseAddr(m.Phone.Address); err != nil {
+			return invalid("phone.address", "the phone's address must be an IP address")
+		}
 	}
 	return nil
 }

@@ -3,8 +3,10 @@ package signal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
+	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/protocol"
 )
@@ -96,8 +98,15 @@ func (c *conn) join(ctx context.Context, m *protocol.Join) error {
 	if m.Resume != "" {
 		handle, err = c.server.conferences.Resume(m.Resume, c, m.ID)
 	} else {
+		user, source := c.user, c.source
+		if m.Phone != nil {
+			if user, err = c.phoneUser(ctx, m.Phone); err != nil {
+				return err
+			}
+			source = m.Phone.Address
+		}
 		handle, err = c.server.conferences.Join(ctx, conference.JoinRequest{
-			RequestID: m.ID, CID: m.Conference, Name: m.Name, PIN: m.PIN, Muted: mutedOf(m), User: c.user, Source: c.source, Member: c,
+			RequestID: m.ID, CID: m.Conference, Name: m.Name, PIN: m.PIN, Muted: mutedOf(m), User: user, Phone: m.Phone, Source: source, Member: c,
 		})
 	}
 	if err != nil {
@@ -107,6 +116,25 @@ func (c *conn) join(ctx context.Context, m *protocol.Join) error {
 	c.handle = handle
 	c.mu.Unlock()
 	return nil
+}
+
+// phoneUser checks that a join for a telephone caller comes from the
+// gateway, and finds the Parley user the phone signed in as, if any.
+func (c *conn) phoneUser(ctx context.Context, phone *protocol.Phone) (*accounts.User, error) {
+	if !c.gateway {
+		return nil, &protocol.Error{Code: "forbidden", Field: "phone", Message: "Only the SIP gateway joins phones."}
+	}
+	if phone.UserID == 0 {
+		return nil, nil
+	}
+	user, err := c.server.accounts.User(ctx, phone.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("the phone's user %d: %w", phone.UserID, err)
+	}
+	if !user.Enabled {
+		return nil, &protocol.Error{Code: "forbidden", Field: "phone", Message: "This account is disabled."}
+	}
+	return &user, nil
 }
 
 // inConference carries out a request that needs a conference.

@@ -62,15 +62,15 @@ func New(conferences *conference.Service, accountsService *accounts.Service, cur
 
 // Serve upgrades an HTTP request to a signalling connection and runs it
 // until it ends. user is the signed-in caller or nil for a guest; source is
-// its network address.
-func (s *Server) Serve(w http.ResponseWriter, r *http.Request, user *accounts.User, source string) {
+// its network address; gateway is true for this server's SIP gateway.
+func (s *Server) Serve(w http.ResponseWriter, r *http.Request, user *accounts.User, source string, gateway bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		http.Error(w, "the server is stopping", http.StatusServiceUnavailable)
 		return
 	}
-	if s.perAddress[source] >= s.settings().MaxSocketsPerAddress {
+	if !gateway && s.perAddress[source] >= s.settings().MaxSocketsPerAddress {
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "too many signalling connections from this address", http.StatusTooManyRequests)
@@ -97,7 +97,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, user *accounts.Us
 		return
 	}
 	ws.SetReadLimit(protocol.MaxMessageBytes)
-	c := &conn{server: s, ws: ws, user: user, source: source, outbox: make(chan any, outboxSize),
+	c := &conn{server: s, ws: ws, user: user, source: source, gateway: gateway, outbox: make(chan any, outboxSize),
 		closing: make(chan struct{}), tokens: burstMessages, refilled: time.Now()}
 	s.mu.Lock()
 	s.conns[c] = true
@@ -134,6 +134,10 @@ type conn struct {
 	ws     *websocket.Conn
 	user   *accounts.User
 	source string
+	// gateway is the SIP gateway's connection: it may join telephone
+	// callers, and is not held to the per-address limit (every call comes
+	// from this machine).
+	gateway bool
 
 	outbox    chan any
 	closing   chan struct{}
