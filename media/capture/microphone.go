@@ -249,3 +249,21 @@ func meterValue(samples []int16) float32 {
 	}
 	return float32(max(0, min(1, (20*math.Log10(level)+60)/60)))
 }
+
+// PCMSource is an AudioSource fed with 48 kHz mono samples by Push: the
+// encoding half of a microphone, for audio that comes from elsewhere, such
+// as a telephone call through the SIP gateway.
+type PCMSource struct{ *microphone }
+
+// NewPCMSource returns a source with nothing pushed yet.
+func NewPCMSource() (*PCMSource, error) {
+	m, err := newMicrophone()
+	if err != nil {
+		return nil, err
+	}
+	return &PCMSource{m}, nil
+}
+
+// Push adds samples (copying them); NextPacket encodes each 20 ms as it
+// completes.
+func (s *PCMSource) Push(samples []int16) { s.push(samples) }

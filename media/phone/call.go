@@ -1,0 +1,389 @@
+package phone
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/parleyhq/parley/assets"
+	"github.com/parleyhq/parley/media/g711"
+	"github.com/parleyhq/parley/media/resample"
+)
+
+// The conference side of a call is 48 kHz (Opus's rate) in 20 ms frames;
+// the telephone side is the codec's rate.
+const (
+	conferenceRate = 48000
+	frameDuration  = 20 * time.Millisecond
+	frameSamples   = conferenceRate / 50
+	maxPacket      = 1500
+)
+
+// Codecs a call can use, by SDP name, with their static payload types
+// (RFC 3551).
+var codecs = map[string]struct {
+	law         g711.Codec
+	payloadType uint8
+	rate        int
+}{
+	"PCMU": {g711.Ulaw, 0, 8000},
+	"PCMA": {g711.Alaw, 8, 8000},
+}
+
+// Supported reports whether a call can use a codec (by SDP name) and its
+// static payload type.
+func Supported(name string) (payloadType uint8, ok bool) {
+	c, ok := codecs[strings.ToUpper(name)]
+	return c.payloadType, ok
+}
+
+// Config is what the SIP dialogue agreed for a call.
+type Config struct {
+	// Conn is the call's own RTP socket; the Call closes it.
+	Conn net.PacketConn
+	// Remote is where the SDP says the phone receives; the source of the
+	// phone's first packet replaces it (symmetric RTP).
+	Remote      netip.AddrPort
+	Codec       string // PCMU or PCMA
+	PayloadType uint8
+	// DTMFPayloadType is the payload type of RFC 4733 telephone-events,
+	// or 0 when the phone offered none.
+	DTMFPayloadType uint8
+	Logger          *slog.Logger
+}
+
+// Stats count a call's packets.
+type Stats struct {
+	Received, Sent, Dropped int64
+}
+
+// Call is the media of one telephone call, from Start to Close.
+type Call struct {
+	cfg    Config
+	law    g711.Codec
+	rate   int
+	logger *slog.Logger
+
+	remote  atomic.Pointer[netip.AddrPort]
+	latched atomic.Bool // remote was learnt from the phone's packets
+	digits  chan byte
+
+	// Sending: what the phone hears, built every 20 ms.
+	mu         sync.Mutex
+	prompt     []int16       // 48 kHz samples still to play
+	promptDone chan struct{} // closed when prompt has played
+	ear        func([]int16) // fills 48 kHz samples with what the phone hears; nil: silence
+	mouth      func([]int16) // takes the phone's audio at 48 kHz; nil: dropped
+	down, up   *resample.Resampler
+
+	ssrc      uint32
+	sequence  uint16
+	timestamp uint32
+
+	stats struct{ received, sent, dropped atomic.Int64 }
+
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+}
+
+// Start begins a call's media: the phone hears silence until Play or a
+// bridge gives it something else.
+func Start(cfg Config) (*Call, error) {
+	codec, ok := codecs[strings.ToUpper(cfg.Codec)]
+	if !ok {
+		return nil, fmt.Errorf("call codec %q: only PCMU and PCMA", cfg.Codec)
+	}
+	if cfg.Conn == nil {
+		return nil, errors.New("a call needs its RTP socket")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	factor := conferenceRate / codec.rate
+	down, err := resample.Down(factor)
+	if err != nil {
+		return nil, err
+	}
+	up, err := resample.Up(factor)
+	if err != nil {
+		return nil, err
+	}
+	var random [10]byte
+	_, _ = rand.Read(random[:])
+	c := &Call{cfg: cfg, law: codec.law, rate: codec.rate, logger: cfg.Logger, digits: make(chan byte, 32),
+		down: down, up: up, ssrc: binary.BigEndian.Uint32(random[:4]), sequence: binary.BigEndian.Uint16(random[4:6]),
+		timestamp: binary.BigEndian.Uint32(random[6:]), closed: make(chan struct{})}
+	remote := cfg.Remote
+	c.remote.Store(&remote)
+	c.wg.Add(2)
+	go c.receive()
+	go c.send()
+	return c, nil
+}
+
+// LocalPort is the port of the call's RTP socket, for the SDP answer.
+func (c *Call) LocalPort() int {
+	if addr, ok := c.cfg.Conn.LocalAddr().(*net.UDPAddr); ok {
+		return addr.Port
+	}
+	return 0
+}
+
+// Digits delivers the keys pressed on the phone ('0'-'9', '*', '#', 'A'-'D'),
+// from RFC 4733 events and from PushDigit.
+func (c *Call) Digits() <-chan byte { return c.digits }
+
+// PushDigit adds a key that came another way (SIP INFO).
+func (c *Call) PushDigit(key byte) {
+	select {
+	case c.digits <- key:
+	default: // nobody reads keys now: forget it
+	}
+}
+
+// Stats returns the counts so far.
+func (c *Call) Stats() Stats {
+	return Stats{Received: c.stats.received.Load(), Sent: c.stats.sent.Load(), Dropped: c.stats.dropped.Load()}
+}
+
+// Play plays a prompt of assets.Prompt and returns when it has played
+// (or ctx ended, or the call closed, which stop it).
+func (c *Call) Play(ctx context.Context, prompt string) error {
+	samples, err := loadPrompt(prompt)
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.prompt, c.promptDone = samples, done
+	c.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		c.stopPrompt(done)
+		return ctx.Err()
+	case <-c.closed:
+		return errCallClosed
+	}
+}
+
+var errCallClosed = errors.New("the call has ended")
+
+func (c *Call) stopPrompt(done chan struct{}) {
+	c.mu.Lock()
+	if c.promptDone == done {
+		c.prompt, c.promptDone = nil, nil
+	}
+	c.mu.Unlock()
+}
+
+// setEar sets what fills the 48 kHz frames the phone hears; nil: silence.
+func (c *Call) setEar(ear func([]int16)) {
+	c.mu.Lock()
+	c.ear = ear
+	c.mu.Unlock()
+}
+
+// setMouth sets where the phone's audio goes, at 48 kHz; nil: nowhere.
+func (c *Call) setMouth(mouth func([]int16)) {
+	c.mu.Lock()
+	c.mouth = mouth
+	c.mu.Unlock()
+}
+
+// Close ends the call's media and closes its socket.
+func (c *Call) Close() {
+	c.once.Do(func() {
+		close(c.closed)
+		_ = c.cfg.Conn.Close()
+	})
+	c.wg.Wait()
+}
+
+// send sends 20 ms of what the phone hears every 20 ms.
+func (c *Call) send() {
+	defer c.wg.Done()
+	ticker := time.NewTicker(frameDuration)
+	defer ticker.Stop()
+	frame := make([]int16, frameSamples)
+	var narrow []int16
+	packet := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.cfg.PayloadType, SSRC: c.ssrc, Marker: true}}
+	buf := make([]byte, maxPacket)
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-ticker.C:
+		}
+		c.nextFrame(frame)
+		narrow = c.down.Process(narrow[:0], frame)
+		packet.SequenceNumber, packet.Timestamp = c.sequence, c.timestamp
+		packet.Payload = c.law.Encode(packet.Payload[:0], narrow)
+		c.sequence++
+		c.timestamp += uint32(len(narrow))
+		n, err := packet.MarshalTo(buf)
+		packet.Marker = false
+		if err != nil {
+			c.logger.Error("marshal RTP", slog.Any("error", err))
+			continue
+		}
+		remote := *c.remote.Load()
+		if !remote.IsValid() || remote.Port() == 0 {
+			continue // a phone on hold (0.0.0.0), or none yet
+		}
+		if _, err := c.cfg.Conn.WriteTo(buf[:n], net.UDPAddrFromAddrPort(remote)); err != nil {
+			c.stats.dropped.Add(1)
+			continue
+		}
+		c.stats.sent.Add(1)
+	}
+}
+
+// nextFrame fills frame with the prompt, else what the bridge hears, else
+// silence.
+func (c *Call) nextFrame(frame []int16) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.promptDone != nil:
+		n := copy(frame, c.prompt)
+		clear(frame[n:])
+		c.prompt = c.prompt[n:]
+		if len(c.prompt) == 0 {
+			close(c.promptDone)
+			c.prompt, c.promptDone = nil, nil
+		}
+	case c.ear != nil:
+		c.ear(frame)
+	default:
+		clear(frame)
+	}
+}
+
+// receive reads the phone's packets: keys, and audio for the bridge.
+func (c *Call) receive() {
+	defer c.wg.Done()
+	buf := make([]byte, maxPacket)
+	var (
+		packet          rtp.Packet
+		lastSequence    uint16
+		haveSequence    bool
+		lastKeyTime     uint32
+		haveKey         bool
+		narrow, wide    []int16
+		expectedAddress = *c.remote.Load()
+	)
+	for {
+		n, from, err := c.cfg.Conn.ReadFrom(buf)
+		if err != nil {
+			select {
+			case <-c.closed:
+			default:
+				c.logger.Warn("RTP socket", slog.Any("error", err))
+			}
+			return
+		}
+		if err := packet.Unmarshal(buf[:n]); err != nil || packet.Version != 2 {
+			c.stats.dropped.Add(1)
+			continue
+		}
+		source, ok := from.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		// Symmetric RTP: answer where the phone's packets come from, which
+		// behind NAT is not what its SDP said. Learnt once; after that,
+		// packets from elsewhere are dropped.
+		sourceAddr := netip.AddrPortFrom(source.AddrPort().Addr().Unmap(), source.AddrPort().Port())
+		if !c.latched.Load() {
+			if packet.PayloadType != c.cfg.PayloadType && (c.cfg.DTMFPayloadType == 0 || packet.PayloadType != c.cfg.DTMFPayloadType) {
+				c.stats.dropped.Add(1)
+				continue
+			}
+			c.remote.Store(&sourceAddr)
+			c.latched.Store(true)
+			if sourceAddr != expectedAddress {
+				c.logger.Debug("phone sends from another address than its SDP", slog.String("sdp", expectedAddress.String()), slog.String("from", sourceAddr.String()))
+			}
+		} else if sourceAddr != *c.remote.Load() {
+			c.stats.dropped.Add(1)
+			continue
+		}
+		c.stats.received.Add(1)
+		switch {
+		case c.cfg.DTMFPayloadType != 0 && packet.PayloadType == c.cfg.DTMFPayloadType:
+			key, ok := telephoneEvent(packet.Payload)
+			// One key is many packets with the timestamp of its start.
+			if ok && (!haveKey || packet.Timestamp != lastKeyTime) {
+				lastKeyTime, haveKey = packet.Timestamp, true
+				c.PushDigit(key)
+			}
+		case packet.PayloadType == c.cfg.PayloadType:
+			if haveSequence && int16(packet.SequenceNumber-lastSequence) <= 0 {
+				c.stats.dropped.Add(1) // late or repeated
+				continue
+			}
+			lastSequence, haveSequence = packet.SequenceNumber, true
+			narrow = c.law.Decode(narrow[:0], packet.Payload)
+			wide = c.up.Process(wide[:0], narrow)
+			c.mu.Lock()
+			mouth := c.mouth
+			c.mu.Unlock()
+			if mouth != nil {
+				mouth(wide)
+			}
+		}
+	}
+}
+
+// telephoneEvent reads an RFC 4733 event: the key, if it is one.
+func telephoneEvent(payload []byte) (byte, bool) {
+	if len(payload) < 4 {
+		return 0, false
+	}
+	const keys = "0123456789*#ABCD"
+	if event := int(payload[0]); event < len(keys) {
+		return keys[event], true
+	}
+	return 0, false
+}
+
+var prompts sync.Map // name -> []int16 at 48 kHz
+
+// loadPrompt reads a prompt from assets and converts it to 48 kHz once.
+func loadPrompt(name string) ([]int16, error) {
+	if samples, ok := prompts.Load(name); ok {
+		return samples.([]int16), nil
+	}
+	data, err := assets.Prompt(name)
+	if err != nil {
+		return nil, fmt.Errorf("prompt %q: %w", name, err)
+	}
+	samples, rate, err := readWAV(data)
+	if err != nil {
+		return nil, fmt.Errorf("prompt %q: %w", name, err)
+	}
+	if rate <= 0 || conferenceRate%rate != 0 {
+		return nil, fmt.Errorf("prompt %q: %d Hz does not divide 48 kHz", name, rate)
+	}
+	up, err := resample.Up(conferenceRate / rate)
+	if err != nil {
+		return nil, fmt.Errorf("prompt %q: %w", name, err)
+	}
+	samples = up.Process(nil, samples)
+	prompts.Store(name, samples)
+	return samples, nil
+}
