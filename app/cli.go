@@ -128,6 +128,7 @@ func (c *command) serverFlagSet(name string) (*flag.FlagSet, *serverFlags) {
 	set.IntVar(&f.opts.HTTPSPort, "port", 0, "HTTPS port (default: from settings, 8443; the next free one if taken); a later change of settings wins")
 	set.IntVar(&f.opts.HTTPPort, "http-port", 0, "plain-HTTP redirect port (default: from settings, 8080; -1 for none)")
 	set.StringVar(&f.opts.Listen, "listen", "", "address to listen on (default: all)")
+	set.IntVar(&f.opts.SIPPort, "sip-port", 0, "SIP gateway's UDP and TCP port (default: from settings, 5060; the next free one if taken; -1 for no SIP gateway)")
 	set.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	set.BoolVar(&f.noDiscovery, "no-discovery", false, "do not announce the server on the local network (mDNS), nor look for others there")
 	set.BoolVar(&f.opts.ICELoopback, "ice-loopback", false, "offer loopback ICE candidates (tests, and meetings between programs on this machine)")

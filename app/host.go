@@ -30,6 +30,7 @@ import (
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/api"
 	"github.com/parleyhq/parley/server/certs"
+	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/eventlog"
 	"github.com/parleyhq/parley/server/settings"
@@ -47,6 +48,7 @@ type Options struct {
 	HTTPSPort int    // 0 = from settings
 	HTTPPort  int    // 0 = from settings, -1 = no redirect
 	Listen    string // "" = from settings
+	SIPPort   int    // 0 = from settings, -1 = no SIP gateway
 	// ICELoopback offers loopback ICE candidates: for tests, and for
 	// meetings between programs on one machine.
 	ICELoopback bool
@@ -142,15 +144,19 @@ func wireCore(ctx context.Context, dir string, db *store.DB) (*core, error) {
 
 // Host is a running Parley server.
 type Host struct {
-	core        *core
-	lock        *datadir.Lock
-	certs       *certs.Manager
-	media       *mediaService
-	turn        *turnService
-	conferences *conference.Service
-	signal      *signal.Server
-	web         *web.Server
-	stats       *statsService
+	core  *core
+	lock  *datadir.Lock
+	certs *certs.Manager
+	media *mediaService
+	turn  *turnService
+	sip   *sipService
+	// gatewayToken is the SIP gateway's bearer token for the server's own
+	// signalling; it never leaves this process.
+	gatewayToken string
+	conferences  *conference.Service
+	signal       *signal.Server
+	web          *web.Server
+	stats        *statsService
 
 	mu         sync.Mutex
 	overrides  Options // command-line choices, until settings change them
@@ -205,11 +211,15 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	h.conferences = conference.New(conference.Config{DB: h.core.db, Accounts: h.core.accounts,
 		Settings: h.core.settings.Current, BaseURL: h.URL, Media: h.media, ICEServers: h.iceServersFor, Logger: h.logger})
 	h.signal = signal.New(h.conferences, h.core.accounts, h.core.settings.Current, h.logger)
+	h.gatewayToken = rand.Text()
+	h.sip = &sipService{settings: h.core.settings.Current, listen: func() string { return h.ports().Address }, gateway: h.gatewayClient,
+		portOverride: opts.SIPPort, logger: h.logger}
 	h.stats = &statsService{host: h}
 	handler := api.New(api.Config{
 		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,
 		Conferences: h.conferences, Signal: h.signal, ICEServers: h.testICEServers, SelfTest: h.media.selfTest,
 		Health: h.health, Stats: h.stats.stats, Metrics: h.metrics, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
+		GatewayToken: h.gatewayToken,
 	})
 	h.overrides = opts
 	h.web = web.New(handler, h.certs.GetCertificate, h.ports, h.logger)
@@ -232,6 +242,8 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		h.conferences.Close()
 		return nil
 	}})
+	// After conferences, so that on stop the calls hang up (BYE) first.
+	h.supervisor.Add(h.sip)
 	h.supervisor.Add(h.stats)
 	if opts.Discovery {
 		advertiser := discovery.NewAdvertiser(h.announcement, h.logger)
@@ -256,6 +268,9 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		}
 		if before.TURN != after.TURN || before.ListenAddress != after.ListenAddress {
 			h.supervisor.Restart(h.turn.Name())
+		}
+		if before.SIP != after.SIP || before.ListenAddress != after.ListenAddress {
+			h.supervisor.Restart(h.sip.Name())
 		}
 		if before.BaseURL != after.BaseURL {
 			// The certificate must cover the name in the new base URL.
@@ -358,6 +373,20 @@ func (h *Host) Stop() {
 		h.logger.Error("release data directory", slog.Any("error", err))
 	}
 }
+
+// gatewayClient is the SIP gateway's client of this server's public
+// protocol, on loopback, with the gateway's token.
+func (h *Host) gatewayClient() (*client.Client, error) {
+	c, err := client.New(h.LocalURL(), client.Options{CACertPEM: h.certs.CACertPEM()})
+	if err != nil {
+		return nil, fmt.Errorf("SIP gateway's client: %w", err)
+	}
+	c.SetToken(h.gatewayToken)
+	return c, nil
+}
+
+// SIPPort is the port the SIP gateway listens on (0 while it does not).
+func (h *Host) SIPPort() int { return h.sip.Port() }
 
 // DataDir is the data directory in use.
 func (h *Host) DataDir() string { return h.core.dir }

@@ -68,6 +68,8 @@ type Settings struct {
 	// PublicAddressSTUN is a STUN server ("stun:host:port") the server asks
 	// for its public address at start; "" = do not ask.
 	PublicAddressSTUN string `json:"public_address_stun"`
+	// SIP is the gateway for telephones (docs/sip.md).
+	SIP SIP `json:"sip"`
 }
 
 // TURN configures the built-in TURN server, which relays media for
@@ -83,6 +85,16 @@ type TURN struct {
 	// this machine's own addresses besides its media port.
 	AllowPrivatePeers     bool `json:"allow_private_peers"`
 	MaxAllocationsPerUser int  `json:"max_allocations_per_user"`
+}
+
+// SIP configures the SIP gateway: desk phones, softphones and PBX trunks
+// dial into conferences.
+type SIP struct {
+	Enabled bool `json:"enabled"`
+	Port    int  `json:"port"` // UDP and TCP
+	// RTPPorts is the range of the calls' media, "50000-51999" by
+	// default: one port per call.
+	RTPPorts string `json:"rtp_ports"`
 }
 
 // PasswordPolicy is what a new password must satisfy.
@@ -131,6 +143,7 @@ func Defaults() Settings {
 		ICEServers:             ICEServers{},
 		TrustedProxies:         []string{},
 		TURN:                   TURN{Enabled: true, Port: 3478, MaxAllocationsPerUser: 10},
+		SIP:                    SIP{Enabled: true, Port: 5060, RTPPorts: "50000-51999"},
 	}
 }
 
@@ -247,7 +260,27 @@ func (s Settings) validateNetwork() error {
 	if err := iceservers.Validate(s.ICEServers); err != nil {
 		return invalid("ice_servers", "%v", err)
 	}
-	return s.TURN.validate(s.HTTPSPort)
+	if err := s.TURN.validate(s.HTTPSPort); err != nil {
+		return err
+	}
+	return s.SIP.validate(s.TURN.Port)
+}
+
+func (s SIP) validate(turnPort int) error {
+	if s.Port < 1 || s.Port > 65535 {
+		return invalid("sip.port", "must be between 1 and 65535")
+	}
+	if s.Port == turnPort {
+		return invalid("sip.port", "must differ from turn.port, which already takes UDP and TCP port %d", turnPort)
+	}
+	low, high, err := ParsePortRange(s.RTPPorts)
+	if err != nil || s.RTPPorts == "" {
+		return invalid("sip.rtp_ports", "must be a range such as 50000-51999")
+	}
+	if high-low < 1 {
+		return invalid("sip.rtp_ports", "must hold at least two ports")
+	}
+	return nil
 }
 
 func (t TURN) validate(httpsPort int) error {

@@ -1,0 +1,200 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/parleyhq/parley/app/supervisor"
+	"github.com/parleyhq/parley/media/participant"
+	"github.com/parleyhq/parley/media/phone"
+	"github.com/parleyhq/parley/server/client"
+	"github.com/parleyhq/parley/server/settings"
+	"github.com/parleyhq/parley/server/sip"
+)
+
+// sipService runs the SIP gateway as the "sip" subsystem: UDP and TCP on
+// the configured port (the next free one when it is taken), calls' media
+// on the RTP port range, callers joined through the server's own
+// signalling with the gateway's token.
+type sipService struct {
+	settings func() settings.Settings
+	listen   func() string
+	// gateway returns a client of this server's public protocol that
+	// carries the gateway's token.
+	gateway func() (*client.Client, error)
+	// portOverride is the command line's --sip-port: 0 none, -1 off.
+	portOverride int
+	logger       *slog.Logger
+
+	mu   sync.Mutex
+	port int
+}
+
+func (s *sipService) Name() string { return "sip" }
+
+// Port is the port the gateway listens on, 0 while it does not.
+func (s *sipService) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.port
+}
+
+func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
+	current := s.settings().SIP
+	if s.portOverride > 0 {
+		current.Port = s.portOverride
+	}
+	if !current.Enabled || s.portOverride < 0 {
+		st.Ready("off")
+		<-ctx.Done()
+		return nil
+	}
+	low, high, err := settings.ParsePortRange(current.RTPPorts)
+	if err != nil {
+		return fmt.Errorf("RTP ports: %w", err)
+	}
+	udp, tcp, port, err := listenSIP(s.listen(), current.Port)
+	if err != nil {
+		return err
+	}
+	media := &phoneMedia{gateway: s.gateway, low: int(low), high: int(high), logger: s.logger}
+	gateway, err := sip.New(sip.Config{Media: media, Logger: s.logger})
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return err
+	}
+	s.mu.Lock()
+	s.port = port
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.port = 0
+		s.mu.Unlock()
+	}()
+	failed := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { failed <- gateway.ServeUDP(udp) })
+	wg.Go(func() { failed <- gateway.ServeTCP(tcp) })
+	st.Ready(fmt.Sprintf("UDP and TCP port %d, media on UDP %d-%d", port, low, high))
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-failed:
+		err = fmt.Errorf("SIP listener: %w", err)
+	}
+	gateway.Close() // BYE to every call
+	udp.Close()
+	tcp.Close()
+	wg.Wait()
+	return err
+}
+
+// listenSIP binds UDP and TCP on the same port, the preferred one or the
+// next free of portSearch.
+func listenSIP(address string, preferred int) (net.PacketConn, net.Listener, int, error) {
+	var lastErr error
+	for port := preferred; port < preferred+portSearch && port <= 65535; port++ {
+		hostPort := net.JoinHostPort(address, strconv.Itoa(port))
+		udp, err := net.ListenPacket("udp", hostPort)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		tcp, err := net.Listen("tcp", hostPort)
+		if err != nil {
+			udp.Close()
+			lastErr = err
+			continue
+		}
+		return udp, tcp, port, nil
+	}
+	if errors.Is(lastErr, syscall.EADDRINUSE) {
+		return nil, nil, 0, fmt.Errorf("SIP ports %d-%d are all in use", preferred, preferred+portSearch-1)
+	}
+	return nil, nil, 0, fmt.Errorf("SIP port %d: %w", preferred, lastErr)
+}
+
+// phoneMedia is sip.Media on media/phone.
+type phoneMedia struct {
+	gateway   func() (*client.Client, error)
+	low, high int
+	logger    *slog.Logger
+}
+
+func (m *phoneMedia) StartCall(cfg sip.MediaConfig) (sip.MediaCall, error) {
+	conn, err := m.rtpSocket()
+	if err != nil {
+		return nil, err
+	}
+	call, err := phone.Start(phone.Config{Conn: conn, Remote: cfg.Remote, Codec: cfg.Codec, PayloadType: cfg.PayloadType,
+		DTMFPayloadType: cfg.DTMFPayloadType, Logger: m.logger})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &phoneCall{Call: call, gateway: m.gateway}, nil
+}
+
+// rtpSocket binds a port of the range, starting at a random one so that
+// a new call does not get the port a finished call's stray packets still
+// go to.
+func (m *phoneMedia) rtpSocket() (net.PacketConn, error) {
+	size := m.high - m.low + 1
+	start := rand.IntN(size)
+	for i := range size {
+		port := m.low + (start+i)%size
+		// All addresses: a phone may reach this machine by another one
+		// than the SDP names.
+		conn, err := net.ListenPacket("udp", ":"+strconv.Itoa(port))
+		if err == nil {
+			return conn, nil
+		}
+	}
+	return nil, fmt.Errorf("every RTP port of %d-%d is in use", m.low, m.high)
+}
+
+// phoneCall is sip.MediaCall on a phone.Call.
+type phoneCall struct {
+	*phone.Call
+	gateway func() (*client.Client, error)
+}
+
+func (c *phoneCall) Join(ctx context.Context, cid string, req sip.JoinRequest) (sip.InConference, error) {
+	gateway, err := c.gateway()
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	var once sync.Once
+	number := req.Phone
+	bridge, err := c.Call.Join(ctx, gateway, cid, participant.Options{Name: req.Name, PIN: req.PIN, Phone: &number,
+		OnEvent: func(event any) {
+			if _, ok := event.(participant.Disconnected); ok {
+				once.Do(func() { close(done) })
+			}
+			if req.OnEvent != nil {
+				req.OnEvent(event)
+			}
+		}})
+	if err != nil {
+		return nil, err
+	}
+	return &inConference{bridge: bridge, done: done}, nil
+}
+
+type inConference struct {
+	bridge *phone.Bridge
+	done   chan struct{}
+	once   sync.Once
+}
+
+func (i *inConference) Done() <-chan struct{} { return i.done }
+func (i *inConference) Leave()                { i.once.Do(i.bridge.Leave) }

@@ -1,0 +1,200 @@
+package app_test
+
+import (
+	"context"
+	"math"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"gopkg.in/hraban/opus.v2"
+
+	"github.com/parleyhq/parley/app/testenv"
+	"github.com/parleyhq/parley/media/participant"
+	"github.com/parleyhq/parley/server/client"
+	"github.com/parleyhq/parley/server/conference"
+	"github.com/parleyhq/parley/server/protocol"
+)
+
+// sipServer is meetingServer with the SIP gateway on a free port.
+func sipServer(t *testing.T, spec map[string]any) (*testenv.Server, *client.Client, conference.Conference, int) {
+	t.Helper()
+	sipPort := freePort(t)
+	dir := t.TempDir()
+	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	s := testenv.StartServer(t, dir, "--port", strconv.Itoa(freePort(t)), "--http-port", "-1", "--ice-loopback", "--sip-port", strconv.Itoa(sipPort))
+	owner := clientOf(t, s)
+	ctx := context.Background()
+	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {
+		t.Fatal(err)
+	}
+	var c conference.Conference
+	if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences", spec, &c); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the SIP gateway", 20*time.Second, func() bool {
+		var status struct {
+			Subsystems []struct{ Name, State, Reason string } `json:"subsystems"`
+		}
+		if err := owner.Do(ctx, http.MethodGet, "/api/v1/status", nil, &status); err != nil {
+			return false
+		}
+		for _, sub := range status.Subsystems {
+			if sub.Name == "sip" && sub.State == "running" {
+				return true
+			}
+		}
+		return false
+	})
+	return s, owner, c, sipPort
+}
+
+// sipp runs a SIPp scenario of testdata/sip against the gateway and
+// returns its output; it fails the test if SIPp reports a failed call.
+func sipp(t *testing.T, sipPort int, scenario, service string, extra ...string) string {
+	t.Helper()
+	sippPath := testenv.RequireTool(t, "sipp", "sip-tester")
+	dir := t.TempDir()
+	args := append([]string{"-sf", filepath.Join("testdata", "sip", scenario), "-s", service,
+		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
+		"-m", "1", "-timeout", "60", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, extra...)
+	args = append(args, "127.0.0.1:"+strconv.Itoa(sipPort))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sippPath, args...)
+	cmd.Dir = "."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		errors, _ := exec.Command("cat", filepath.Join(dir, "errors.log")).Output()
+		t.Fatalf("sipp %s: %v\n%s\nerrors:\n%s", scenario, err, lastLines(string(out), 40), errors)
+	}
+	return string(out)
+}
+
+// freeUDPPort finds a UDP port nobody uses now.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).Port
+}
+
+func lastLines(text string, n int) string {
+	lines := 0
+	for i := len(text) - 1; i >= 0; i-- {
+		if text[i] == '\n' {
+			if lines++; lines == n {
+				return text[i+1:]
+			}
+		}
+	}
+	return text
+}
+
+// loudness is a sink that decodes each remote participant's Opus audio
+// and keeps how loud it was.
+type loudness struct {
+	mu       sync.Mutex
+	decoders map[string]*opus.Decoder
+	energy   map[string]float64 // sum of squares
+	samples  map[string]int
+}
+
+func newLoudness() *loudness {
+	return &loudness{decoders: map[string]*opus.Decoder{}, energy: map[string]float64{}, samples: map[string]int{}}
+}
+
+func (l *loudness) Audio(participant string, packet *rtp.Packet) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.decoders[participant]
+	if d == nil {
+		var err error
+		if d, err = opus.NewDecoder(48000, 1); err != nil {
+			return
+		}
+		l.decoders[participant] = d
+	}
+	pcm := make([]int16, 5760)
+	n, err := d.Decode(packet.Payload, pcm)
+	if err != nil {
+		return
+	}
+	for _, s := range pcm[:n] {
+		l.energy[participant] += float64(s) * float64(s)
+	}
+	l.samples[participant] += n
+}
+
+func (l *loudness) Video(string, string, *rtp.Packet) {}
+func (l *loudness) Gone(string, string)               {}
+
+// rms is a participant's level so far.
+func (l *loudness) rms(participant string) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.samples[participant] == 0 {
+		return 0
+	}
+	return math.Sqrt(l.energy[participant] / float64(l.samples[participant]))
+}
+
+// phoneIn returns the sip participant the host sees, if any.
+func phoneIn(p *participant.Participant) (protocol.Participant, bool, bool) {
+	var phone protocol.Participant
+	joined, left := false, false
+	for _, in := range p.Events() {
+		switch e := in.Event.(type) {
+		case *protocol.ParticipantChanged:
+			if e.Type == "participant_joined" && e.Participant.Kind == "sip" {
+				phone, joined = e.Participant, true
+			}
+		case *protocol.ParticipantLeft:
+			if joined && e.Participant == phone.ID {
+				left = true
+			}
+		}
+	}
+	return phone, joined, left
+}
+
+// TestPhoneDialsInByConferenceID: a desk phone (SIPp) dials
+// sip:00<CID>@server; the host of the meeting sees a phone participant
+// named after the caller, hears the phone's audio, and sees it leave when
+// the phone hangs up.
+func TestPhoneDialsInByConferenceID(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Phones", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ears := newLoudness()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true, Sink: ears})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+
+	sipp(t, sipPort, "dial-in.xml", "00"+c.CID, "-d", "6000")
+
+	phone, joined, left := phoneIn(host)
+	if !joined {
+		t.Fatal("no phone participant joined")
+	}
+	if phone.Name != "Desk Phone 1" || phone.Number != "1001" || phone.UserID != 0 {
+		t.Errorf("the phone joined as %+v, want Desk Phone 1, number 1001, no user", phone)
+	}
+	if level := ears.rms(phone.ID); level < 300 {
+		t.Errorf("the phone's audio reached the meeting at level %.0f, want speech", level)
+	}
+	waitFor(t, "the phone to leave", 10*time.Second, func() bool { _, _, left = phoneIn(host); return left })
+}

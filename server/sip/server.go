@@ -1,0 +1,444 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parleyhq/parley/server/protocol"
+)
+
+// Media runs the media of calls (media/phone, adapted by app).
+type Media interface {
+	// StartCall opens a call's RTP port (of the configured range) on
+	// local, sending to the phone at remote, and starts sending silence.
+	StartCall(MediaConfig) (MediaCall, error)
+}
+
+// MediaConfig is what the SDP exchange agreed.
+type MediaConfig struct {
+	Local           netip.Addr
+	Remote          netip.AddrPort
+	Codec           string // PCMU or PCMA
+	PayloadType     uint8
+	DTMFPayloadType uint8 // 0: the phone sends no RFC 4733 events
+}
+
+// MediaCall is one call's media.
+type MediaCall interface {
+	LocalPort() int
+	// Play plays a prompt (assets/prompts) to the end, or until ctx ends.
+	Play(ctx context.Context, prompt string) error
+	// Digits delivers the keys pressed; PushDigit adds one from SIP INFO.
+	Digits() <-chan byte
+	PushDigit(key byte)
+	// Join brings the caller into a conference as a participant, through
+	// the server's signalling protocol; it waits in the lobby if there is
+	// one. Errors carry the *protocol.Error of a refusal.
+	Join(ctx context.Context, cid string, req JoinRequest) (InConference, error)
+	Close()
+}
+
+// JoinRequest is how a caller joins.
+type JoinRequest struct {
+	Name    string
+	PIN     string
+	Phone   protocol.Phone
+	OnEvent func(event any) // what the server says: lobby, removed, ended...
+}
+
+// InConference is a caller in a conference.
+type InConference interface {
+	// Done is closed when the participant's connection ended: removed,
+	// the conference ended, or the server is stopping.
+	Done() <-chan struct{}
+	Leave()
+}
+
+// Config is what the gateway is built from.
+type Config struct {
+	Media Media
+	// AnswerAfter is how long a call rings before the gateway answers:
+	// the caller hears ringing, and a PBX that rang several places at
+	// once may still cancel it.
+	AnswerAfter time.Duration
+	// KeyTimeout is how long the voice menu waits for the next key.
+	KeyTimeout time.Duration
+	Logger     *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultAnswerAfter = 300 * time.Millisecond
+	DefaultKeyTimeout  = 10 * time.Second
+	// menuAttempts is how often the voice menu asks before it hangs up.
+	menuAttempts = 3
+	userAgent    = "Parley"
+)
+
+// Server is the SIP gateway.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	ua      *sipgo.UserAgent
+	server  *sipgo.Server
+	client  *sipgo.Client
+	dialogs *sipgo.DialogServerCache
+
+	udp atomic.Pointer[net.PacketConn] // for answers to what sipgo cannot parse
+
+	mu     sync.Mutex
+	calls  map[string]*call // by Call-ID
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// call is one answered call.
+type call struct {
+	media  MediaCall
+	dialog *sipgo.DialogServerSession
+	answer []byte // our SDP, repeated in answers to re-INVITEs
+	hangUp context.CancelFunc
+}
+
+// New makes a gateway; Serve gives it its sockets.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AnswerAfter == 0 {
+		cfg.AnswerAfter = DefaultAnswerAfter
+	}
+	if cfg.KeyTimeout == 0 {
+		cfg.KeyTimeout = DefaultKeyTimeout
+	}
+	s := &Server{cfg: cfg, logger: cfg.Logger, calls: map[string]*call{}}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(userAgent),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.filterMalformed)))
+	if err != nil {
+		return nil, fmt.Errorf("SIP user agent: %w", err)
+	}
+	s.ua = ua
+	if s.server, err = sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Logger)); err != nil {
+		return nil, fmt.Errorf("SIP server: %w", err)
+	}
+	if s.client, err = sipgo.NewClient(ua, sipgo.WithClientLogger(cfg.Logger)); err != nil {
+		return nil, fmt.Errorf("SIP client: %w", err)
+	}
+	s.dialogs = sipgo.NewDialogServerCache(s.client, sip.ContactHeader{Address: sip.Uri{User: "parley", Host: "0.0.0.0"}})
+	s.server.OnInvite(s.onInvite)
+	s.server.OnAck(s.onAck)
+	s.server.OnBye(s.onBye)
+	s.server.OnOptions(s.onOptions)
+	s.server.OnInfo(s.onInfo)
+	s.server.OnUpdate(s.onUpdate)
+	s.server.OnNoRoute(s.onOther)
+	return s, nil
+}
+
+// ServeUDP answers requests on a UDP socket until it closes.
+func (s *Server) ServeUDP(conn net.PacketConn) error {
+	s.udp.Store(&conn)
+	return s.server.ServeUDP(conn)
+}
+
+// ServeTCP answers requests on a TCP listener until it closes.
+func (s *Server) ServeTCP(listener net.Listener) error { return s.server.ServeTCP(listener) }
+
+// Calls is how many calls are up.
+func (s *Server) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// Close hangs up every call (BYE) and waits for them; the sockets are the
+// caller's to close after.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for _, c := range s.calls {
+		c.hangUp()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	_ = s.ua.Close()
+}
+
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, headers ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		s.logger.Debug("SIP response", slog.Int("code", code), slog.Any("error", err))
+	}
+}
+
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		s.onReInvite(req, tx)
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.wg.Add(1)
+	}
+	s.mu.Unlock()
+	if closed {
+		s.respond(req, tx, 503, "Service Unavailable")
+		return
+	}
+	defer s.wg.Done()
+	if req.Contact() == nil || req.CallID() == nil || req.From() == nil {
+		s.respond(req, tx, 400, "Bad Request")
+		return
+	}
+	o, err := readOffer(req.Body())
+	switch {
+	case errors.Is(err, errNoCommonCodec):
+		s.respond(req, tx, 488, "Not Acceptable Here", sip.NewHeader("Warning", `304 parley "`+err.Error()+`"`))
+		return
+	case err != nil:
+		s.respond(req, tx, 400, "Bad Request", sip.NewHeader("Warning", `399 parley "`+sanitize(err.Error())+`"`))
+		return
+	}
+	dialog, err := s.dialogs.ReadInvite(req, tx)
+	if err != nil {
+		s.respond(req, tx, 400, "Bad Request")
+		return
+	}
+	defer dialog.Close()
+	_ = dialog.Respond(sip.StatusTrying, "Trying", nil)
+	_ = dialog.Respond(sip.StatusRinging, "Ringing", nil)
+	select {
+	case <-time.After(s.cfg.AnswerAfter):
+	case <-dialog.Context().Done(): // cancelled; sipgo answered 487
+		return
+	}
+
+	source := sourceAddr(req)
+	local := localAddressFor(source)
+	media, err := s.cfg.Media.StartCall(MediaConfig{Local: local, Remote: o.remote, Codec: o.codec, PayloadType: o.payloadType, DTMFPayloadType: o.dtmfPayloadType})
+	if err != nil {
+		s.logger.Warn("SIP call without media", slog.Any("error", err))
+		_ = dialog.Respond(503, "Service Unavailable", nil)
+		return
+	}
+	defer media.Close()
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	body, err := answer(local, media.LocalPort(), o, binary.BigEndian.Uint64(id[:])>>2)
+	if err != nil {
+		_ = dialog.Respond(500, "Server Internal Error", nil)
+		return
+	}
+	ctx, hangUp := context.WithCancel(dialog.Context())
+	defer hangUp()
+	c := &call{media: media, dialog: dialog, answer: body, hangUp: hangUp}
+	callID := req.CallID().Value()
+	s.mu.Lock()
+	s.calls[callID] = c
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.calls, callID)
+		s.mu.Unlock()
+	}()
+	if err := dialog.RespondSDP(body); err != nil {
+		s.logger.Warn("SIP answer", slog.Any("error", err))
+		return
+	}
+	caller := callerOf(req, source)
+	s.logger.Info("SIP call", slog.String("from", caller.Phone.Number), slog.String("to", req.Recipient.User), slog.String("codec", o.codec))
+	s.converse(ctx, media, parseDialString(req.Recipient.User), caller)
+	if dialog.Context().Err() == nil { // we hang up, not the phone
+		byeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := dialog.Bye(byeCtx); err != nil {
+			s.logger.Debug("SIP BYE", slog.Any("error", err))
+		}
+		cancel()
+	}
+}
+
+// onReInvite answers a re-INVITE (a session refresh, or hold and resume)
+// with the call's SDP as it is.
+func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callOf(req)
+	if c == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if err := c.dialog.ReadRequest(req, tx); err != nil {
+		s.respond(req, tx, 400, "Bad Request")
+		return
+	}
+	res := sip.NewSDPResponseFromRequest(req, c.answer)
+	if err := tx.Respond(res); err != nil {
+		s.logger.Debug("SIP re-INVITE answer", slog.Any("error", err))
+	}
+}
+
+func (s *Server) callOf(req *sip.Request) *call {
+	if req.CallID() == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[req.CallID().Value()]
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	_ = s.dialogs.ReadAck(req, tx) // an ACK has no answer
+}
+
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if err := s.dialogs.ReadBye(req, tx); err != nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+	}
+}
+
+func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	if s.callOf(req) == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	s.respond(req, tx, 200, "OK")
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 200, "OK",
+		sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"),
+		sip.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"))
+}
+
+// onInfo takes keys sent as SIP INFO (application/dtmf-relay, or
+// application/dtmf), for phones that do not send RFC 4733 events.
+func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callOf(req)
+	if c == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	key, ok := infoKey(req)
+	if !ok {
+		s.respond(req, tx, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
+		return
+	}
+	c.media.PushDigit(key)
+	s.respond(req, tx, 200, "OK")
+}
+
+func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+}
+
+// infoKey reads the key of an INFO body: "Signal=5" (dtmf-relay) or "5".
+func infoKey(req *sip.Request) (byte, bool) {
+	contentType := ""
+	if h := req.ContentType(); h != nil {
+		contentType = strings.ToLower(strings.TrimSpace(h.Value()))
+	}
+	body := strings.TrimSpace(string(req.Body()))
+	switch {
+	case strings.HasPrefix(contentType, "application/dtmf-relay"):
+		for _, line := range strings.Split(body, "\n") {
+			name, value, ok := strings.Cut(line, "=")
+			if ok && strings.EqualFold(strings.TrimSpace(name), "Signal") {
+				return keyOf(strings.TrimSpace(value))
+			}
+		}
+	case strings.HasPrefix(contentType, "application/dtmf"):
+		return keyOf(body)
+	}
+	return 0, false
+}
+
+func keyOf(text string) (byte, bool) {
+	if len(text) == 1 && strings.Contains("0123456789*#ABCDabcd", text) {
+		return strings.ToUpper(text)[0], true
+	}
+	if text == "10" { // some phones send * and # as 10 and 11
+		return '*', true
+	}
+	if text == "11" {
+		return '#', true
+	}
+	return 0, false
+}
+
+// sourceAddr is where the request came from.
+func sourceAddr(req *sip.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr, _ := netip.ParseAddr(host)
+	return addr.Unmap()
+}
+
+// localAddressFor is this machine's address on the route to remote, for
+// the SDP: asking the kernel by connecting a UDP socket sends nothing.
+func localAddressFor(remote netip.Addr) netip.Addr {
+	if !remote.IsValid() {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(remote, 9)))
+	if err != nil {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+}
+
+// callerOf names the caller: the From display name, else the number (the
+// user part), else the SIP address.
+func callerOf(req *sip.Request, source netip.Addr) JoinRequest {
+	from := req.From()
+	number := from.Address.User
+	if number == "" {
+		number = from.Address.Host
+	} else if !isPhoneNumber(number) {
+		number += "@" + from.Address.Host
+	}
+	number = truncate(sanitize(number), protocol.MaxPhoneNumber)
+	name := strings.TrimSpace(sanitize(from.DisplayName))
+	if protocol.CheckName(name) != nil {
+		name = truncate(number, 64)
+	}
+	return JoinRequest{Name: name, Phone: protocol.Phone{Number: number, Address: source.String()}}
+}
+
+func isPhoneNumber(user string) bool {
+	return strings.Trim(user, "+0123456789-. ()") == ""
+}
+
+// sanitize drops control characters from what a caller sent.
+func sanitize(text string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '"' {
+			return -1
+		}
+		return r
+	}, text)
+}
+
+func truncate(text string, n int) string {
+	for len(text) > n {
+		text = text[:n]
+	}
+	return strings.ToValidUTF8(text, "")
+}
