@@ -14,14 +14,14 @@ BIN     := bin/parley
 # this machine's network, so deps keeps the system's avahi from starting;
 # the network tests run coturn as an external TURN server and nginx as a
 # reverse proxy, on loopback, so their system services are kept from
-# starting too.
+# starting too. The SIP gateway's tests call it with SIPp and baresip.
 DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-tools firefox-esr:firefox-esr \
 	pkg-config:pkg-config Xvfb:xvfb ping:iputils-ping sysctl:procps mount:mount \
 	avahi-daemon:avahi-daemon avahi-browse:avahi-utils dbus-daemon:dbus turnserver:coturn nft:nftables nginx:nginx \
 	dpkg-shlibdeps:dpkg-dev desktop-file-validate:desktop-file-utils debootstrap:debootstrap \
 	x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 x86_64-w64-mingw32-g++:g++-mingw-w64-x86-64 \
 	x86_64-w64-mingw32-objdump:binutils-mingw-w64-x86-64 nasm:nasm makensis:nsis 7z:p7zip-full \
-	osslsigncode:osslsigncode wine:wine
+	osslsigncode:osslsigncode wine:wine sipp:sip-tester baresip:baresip
 
 # Files that show a package is there, as file:debian-package: the headers
 # the desktop app is built against (the window, Fyne: OpenGL and X11

@@ -5,11 +5,13 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/pion/rtp"
@@ -63,7 +65,10 @@ func sipp(t *testing.T, sipPort int, scenario, service string, extra ...string) 
 	t.Helper()
 	sippPath := testenv.RequireTool(t, "sipp", "sip-tester")
 	dir := t.TempDir()
-	args := append([]string{"-sf", filepath.Join("testdata", "sip", scenario), "-s", service,
+	if !filepath.IsAbs(scenario) {
+		scenario = filepath.Join("testdata", "sip", scenario)
+	}
+	args := append([]string{"-sf", scenario, "-s", service,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
 		"-m", "1", "-timeout", "60", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, extra...)
 	args = append(args, "127.0.0.1:"+strconv.Itoa(sipPort))
@@ -197,4 +202,84 @@ func TestPhoneDialsInByConferenceID(t *testing.T) {
 		t.Errorf("the phone's audio reached the meeting at level %.0f, want speech", level)
 	}
 	waitFor(t, "the phone to leave", 10*time.Second, func() bool { _, _, left = phoneIn(host); return left })
+}
+
+// keypadScenario writes a SIPp scenario from testdata/sip/call.xml.tmpl:
+// the phone presses keys ('#' and '*' too), then waits wait and hangs up,
+// or waits up to wait for the server to hang up.
+func keypadScenario(t *testing.T, keys string, serverHangsUp bool, wait time.Duration) string {
+	t.Helper()
+	type key struct {
+		Name  string
+		Pause int
+	}
+	data := struct {
+		Keys          []key
+		ServerHangsUp bool
+		Wait          int
+	}{ServerHangsUp: serverHangsUp, Wait: int(wait.Milliseconds())}
+	for i, k := range keys {
+		name := string(k)
+		switch k {
+		case '#':
+			name = "pound"
+		case '*':
+			name = "star"
+		}
+		pause := 300
+		if i == 0 {
+			pause = 1000
+		}
+		data.Keys = append(data.Keys, key{Name: name, Pause: pause})
+	}
+	tmpl, err := template.ParseFiles(filepath.Join("testdata", "sip", "call.xml.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "call.xml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := tmpl.Execute(f, data); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestPhoneEntersConferenceAndPINByKeypad: a phone dials the server
+// without a conference; the voice menu asks for the conference ID and then
+// the PIN, which the phone types (RFC 4733), and the phone is in.
+func TestPhoneEntersConferenceAndPINByKeypad(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Keypad", "cid": "4711", "pin": "2468", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	sipp(t, sipPort, keypadScenario(t, "4711#2468#", false, 16*time.Second), "parley")
+	phone, joined, _ := phoneIn(host)
+	if !joined || phone.Name != "Keypad Phone" {
+		t.Fatalf("after typing the conference and PIN, the phone joined: %v (%+v)", joined, phone)
+	}
+}
+
+// TestWrongPINThreeTimesHangsUp: three wrong PINs and the server says
+// goodbye and hangs up; nobody joined.
+func TestWrongPINThreeTimesHangsUp(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Guarded", "cid": "4711", "pin": "2468", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	sipp(t, sipPort, keypadScenario(t, "4711#1111#1357#9999#", true, 60*time.Second), "parley")
+	if _, joined, _ := phoneIn(host); joined {
+		t.Error("a phone with a wrong PIN joined")
+	}
 }

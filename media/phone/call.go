@@ -283,6 +283,7 @@ func (c *Call) receive() {
 		haveSequence    bool
 		lastKeyTime     uint32
 		haveKey         bool
+		lastKeyEnded    bool
 		narrow, wide    []int16
 		expectedAddress = *c.remote.Load()
 	)
@@ -325,12 +326,19 @@ func (c *Call) receive() {
 		c.stats.received.Add(1)
 		switch {
 		case c.cfg.DTMFPayloadType != 0 && packet.PayloadType == c.cfg.DTMFPayloadType:
-			key, ok := telephoneEvent(packet.Payload)
-			// One key is many packets with the timestamp of its start.
-			if ok && (!haveKey || packet.Timestamp != lastKeyTime) {
+			key, ended, ok := telephoneEvent(packet.Payload)
+			if !ok {
+				continue
+			}
+			// One key is many packets with the timestamp of its start, the
+			// last ones (end bit) repeated. A new timestamp is a new key,
+			// and so is a packet without the end bit after the end: the
+			// same key again, from a sender that reuses timestamps.
+			if !haveKey || packet.Timestamp != lastKeyTime || lastKeyEnded && !ended {
 				lastKeyTime, haveKey = packet.Timestamp, true
 				c.PushDigit(key)
 			}
+			lastKeyEnded = ended
 		case packet.PayloadType == c.cfg.PayloadType:
 			if haveSequence && int16(packet.SequenceNumber-lastSequence) <= 0 {
 				c.stats.dropped.Add(1) // late or repeated
@@ -349,16 +357,17 @@ func (c *Call) receive() {
 	}
 }
 
-// telephoneEvent reads an RFC 4733 event: the key, if it is one.
-func telephoneEvent(payload []byte) (byte, bool) {
+// telephoneEvent reads an RFC 4733 event: the key, if it is one, and
+// whether the packet ends it.
+func telephoneEvent(payload []byte) (key byte, ended, ok bool) {
 	if len(payload) < 4 {
-		return 0, false
+		return 0, false, false
 	}
 	const keys = "0123456789*#ABCD"
 	if event := int(payload[0]); event < len(keys) {
-		return keys[event], true
+		return keys[event], payload[1]&0x80 != 0, true
 	}
-	return 0, false
+	return 0, false, false
 }
 
 var prompts sync.Map // name -> []int16 at 48 kHz

@@ -116,9 +116,14 @@ func TestKeysFromEventsAndINFO(t *testing.T) {
 	phone := newFakePhone(t)
 	call := startCall(t, phone.addr())
 	// "4" then "#", each sent as three packets (start, and the end
-	// retransmitted), as phones do; a repeated "4" later is a new key.
+	// retransmitted), as phones do; a repeated "4" later is a new key, and
+	// so is "#" again with the same timestamp (a sender replaying a
+	// recording, as SIPp does).
 	timestamp := uint32(1000)
-	for i, key := range []byte{4, 11, 4} {
+	for i, key := range []byte{4, 11, 11, 4} {
+		if i == 2 {
+			timestamp -= 800
+		}
 		for _, end := range []bool{false, true, true} {
 			flags := byte(10)
 			if end {
@@ -130,19 +135,19 @@ func TestKeysFromEventsAndINFO(t *testing.T) {
 		timestamp += 800
 	}
 	var got []byte
-	for len(got) < 4 {
-		if len(got) == 3 {
+	for len(got) < 5 {
+		if len(got) == 4 {
 			call.PushDigit('9')
 		}
 		select {
 		case key := <-call.Digits():
 			got = append(got, key)
 		case <-time.After(2 * time.Second):
-			t.Fatalf("keys so far %q, want \"4#49\"", got)
+			t.Fatalf("keys so far %q, want \"4##49\"", got)
 		}
 	}
-	if string(got) != "4#49" {
-		t.Errorf("keys %q, want \"4#49\"", got)
+	if string(got) != "4##49" {
+		t.Errorf("keys %q, want \"4##49\"", got)
 	}
 }
 
@@ -187,7 +192,7 @@ func FuzzReadWAV(f *testing.F) {
 func FuzzTelephoneEvent(f *testing.F) {
 	f.Add([]byte{11, 0x8a, 0, 160})
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		if key, ok := telephoneEvent(payload); ok && key == 0 {
+		if key, _, ok := telephoneEvent(payload); ok && key == 0 {
 			t.Fatal("a key of zero")
 		}
 	})
