@@ -134,6 +134,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSelfTestRequest$$' -fuzztime $(FUZZ_TIME) ./server/api
 	$(GO) test -run '^$$' -fuzz '^FuzzCredentialsCheck$$' -fuzztime $(FUZZ_TIME) ./media/turnserver
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMetrics$$' -fuzztime $(FUZZ_TIME) ./server/client
+	$(GO) test -run '^$$' -fuzz '^FuzzReadOffer$$' -fuzztime $(FUZZ_TIME) ./server/sip
+	$(GO) test -run '^$$' -fuzz '^FuzzDialString$$' -fuzztime $(FUZZ_TIME) ./server/sip
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME) ./media/g711
+	$(GO) test -run '^$$' -fuzz '^FuzzReadWAV$$' -fuzztime $(FUZZ_TIME) ./media/phone
+	$(GO) test -run '^$$' -fuzz '^FuzzTelephoneEvent$$' -fuzztime $(FUZZ_TIME) ./media/phone
 
 clean:
 	rm -rf bin dist

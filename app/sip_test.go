@@ -2,13 +2,16 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"text/template"
@@ -70,7 +73,10 @@ func sipp(t *testing.T, sipPort int, scenario, service string, extra ...string) 
 	}
 	args := append([]string{"-sf", scenario, "-s", service,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
-		"-m", "1", "-timeout", "60", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, extra...)
+		"-timeout", "60", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, extra...)
+	if !slices.Contains(extra, "-m") {
+		args = append(args, "-m", "1")
+	}
 	args = append(args, "127.0.0.1:"+strconv.Itoa(sipPort))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -281,5 +287,121 @@ func TestWrongPINThreeTimesHangsUp(t *testing.T) {
 	sipp(t, sipPort, keypadScenario(t, "4711#1111#1357#9999#", true, 60*time.Second), "parley")
 	if _, joined, _ := phoneIn(host); joined {
 		t.Error("a phone with a wrong PIN joined")
+	}
+}
+
+// TestPhoneCancelsBeforeTheAnswer: CANCEL while it rings gets 200, the
+// INVITE 487, and no phone joins.
+func TestPhoneCancelsBeforeTheAnswer(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Ringing", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	sipp(t, sipPort, "cancel.xml", c.CID)
+	time.Sleep(time.Second)
+	if _, joined, _ := phoneIn(host); joined {
+		t.Error("a cancelled call joined the conference")
+	}
+}
+
+// TestMalformedRequestsGetBadRequest: requests that are not SIP as RFC
+// 3261 writes it get 400 (SIPp), one too large for a datagram 513, and
+// the gateway still answers afterwards.
+func TestMalformedRequestsGetBadRequest(t *testing.T) {
+	_, _, c, sipPort := sipServer(t, map[string]any{"name": "Sturdy"})
+	sipp(t, sipPort, "malformed.xml", c.CID)
+
+	conn, err := net.Dial("udp4", "127.0.0.1:"+strconv.Itoa(sipPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	huge := "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKhuge\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\n" +
+		"Call-ID: huge\r\nCSeq: 1 OPTIONS\r\nX-Padding: " + strings.Repeat("x", 20000) + "\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(huge)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	answer := make([]byte, 4096)
+	n, err := conn.Read(answer)
+	if err != nil || !strings.HasPrefix(string(answer[:n]), "SIP/2.0 513 ") || !strings.Contains(string(answer[:n]), "Call-ID: huge") {
+		t.Fatalf("a 20 kB request got %q, %v; want 513 with its Call-ID", answer[:n], err)
+	}
+	// Garbage that is not a request gets nothing, and changes nothing.
+	if _, err := conn.Write([]byte("\x00\x01garbage\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	sipp(t, sipPort, "malformed.xml", c.CID)
+}
+
+// TestModeratorRemovesPhone: a moderator removes a phone participant and
+// the server hangs up on the phone (BYE).
+func TestModeratorRemovesPhone(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Strict", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	removed := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if phone, joined, _ := phoneIn(host); joined {
+				_, err := host.Signal().Request(ctx, "mute_participant", &protocol.MuteParticipant{Participant: phone.ID, Source: protocol.Microphone, Force: true})
+				if err == nil {
+					_, err = host.Signal().Request(ctx, "remove", &protocol.Remove{Participant: phone.ID})
+				}
+				removed <- err
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		removed <- errors.New("no phone joined")
+	}()
+	sipp(t, sipPort, keypadScenario(t, "", true, 40*time.Second), c.CID)
+	if err := <-removed; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFiftyCallsLeakNothing: fifty short calls in a row, five at a time;
+// afterwards the server holds no more sockets, and no more goroutines'
+// worth of memory, than before.
+func TestFiftyCallsLeakNothing(t *testing.T) {
+	s, owner, c, sipPort := sipServer(t, map[string]any{"name": "Busy", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	openFiles := func() int {
+		entries, err := os.ReadDir("/proc/" + strconv.Itoa(s.Pid()) + "/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	sipp(t, sipPort, "dial-in.xml", c.CID, "-d", "1000") // warm up
+	time.Sleep(2 * time.Second)
+	before := openFiles()
+	sipp(t, sipPort, "dial-in.xml", c.CID, "-d", "1500", "-m", "50", "-l", "5", "-r", "5")
+	waitFor(t, "every call's sockets to close", 20*time.Second, func() bool { return openFiles() <= before+2 })
+	joined := 0
+	for _, in := range host.Events() {
+		if e, ok := in.Event.(*protocol.ParticipantChanged); ok && e.Type == "participant_joined" && e.Participant.Kind == "sip" {
+			joined++
+		}
+	}
+	if joined != 51 {
+		t.Errorf("%d phones joined, want 51", joined)
 	}
 }

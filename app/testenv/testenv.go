@@ -206,6 +206,9 @@ func (s *Server) Write(p []byte) (int, error) { return s.output.Write(p) }
 // Output is everything the server printed so far.
 func (s *Server) Output() string { return s.output.String() }
 
+// Pid is the server process's ID, to look at it in /proc.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Kill ends the server with SIGKILL, as a crash or power cut would.
 func (s *Server) Kill() {
 	_ = s.cmd.Process.Kill()

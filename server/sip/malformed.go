@@ -42,8 +42,10 @@ func (s *Server) answerUnparsed(to net.Addr, data []byte, status string) {
 		return
 	}
 	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	// A request line is METHOD URI SIP/2.0; one whose URI is missing or
+	// broken is still a request to answer. An ACK is never answered.
 	parts := strings.Fields(lines[0])
-	if len(parts) != 3 || parts[2] != "SIP/2.0" || parts[0] == "ACK" || strings.HasPrefix(parts[0], "SIP/") {
+	if len(parts) < 2 || parts[len(parts)-1] != "SIP/2.0" || parts[0] == "ACK" || !isToken(parts[0]) {
 		return
 	}
 	var response strings.Builder
@@ -62,4 +64,10 @@ func (s *Server) answerUnparsed(to net.Addr, data []byte, status string) {
 	if _, err := (*conn).WriteTo([]byte(response.String()), to); err != nil {
 		s.logger.Debug("answer a malformed request", "to", to, "error", err)
 	}
+}
+
+// isToken reports whether a method name is a SIP token of upper-case
+// letters, as every method is.
+func isToken(method string) bool {
+	return method != "" && strings.Trim(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
 }

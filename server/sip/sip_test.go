@@ -1,0 +1,101 @@
+package sip
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func TestDialStrings(t *testing.T) {
+	for _, c := range []struct {
+		user       string
+		candidates []string
+		pin        string
+	}{
+		{"4820117735", []string{"4820117735"}, ""},
+		{"004820117735", []string{"004820117735", "4820117735"}, ""},
+		{"004820117735,4711", []string{"004820117735", "4820117735"}, "4711"},
+		{"weekly-sync,123456", []string{"weekly-sync"}, "123456"},
+		{"parley", []string{"parley"}, ""},
+		{"", nil, ""},
+		{"4711,12", []string{"4711"}, ""}, // too short to be a PIN
+		{"bad cid!", nil, ""},
+	} {
+		d := parseDialString(c.user)
+		if !slices.Equal(d.candidates, c.candidates) || d.pin != c.pin {
+			t.Errorf("%q: %v, %q; want %v, %q", c.user, d.candidates, d.pin, c.candidates, c.pin)
+		}
+	}
+}
+
+const phoneOffer = "v=0\r\no=phone 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\n" +
+	"m=video 5002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n" +
+	"m=audio 5000 RTP/AVP 9 8 0 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+
+func TestOfferPicksTheFirstCodecWeSpeak(t *testing.T) {
+	o, err := readOffer([]byte(phoneOffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.codec != "PCMA" || o.payloadType != 8 || o.dtmfPayloadType != 101 || o.remote != netip.MustParseAddrPort("192.0.2.7:5000") {
+		t.Errorf("offer read as %+v", o)
+	}
+	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"c=IN IP4 192.0.2.1", "m=audio 50010 RTP/AVP 8 101", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("answer lacks %q:\n%s", want, body)
+		}
+	}
+	if _, err := readOffer([]byte(strings.ReplaceAll(phoneOffer, "9 8 0 101", "9 101"))); err != errNoCommonCodec {
+		t.Errorf("an offer of G.722 only: %v, want errNoCommonCodec", err)
+	}
+}
+
+func TestINFOKeys(t *testing.T) {
+	for _, c := range []struct {
+		contentType, body string
+		key               byte
+		ok                bool
+	}{
+		{"application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", '5', true},
+		{"application/dtmf-relay", "Signal= #\r\n", '#', true},
+		{"application/dtmf", "11", '#', true},
+		{"application/dtmf", "*", '*', true},
+		{"text/plain", "5", 0, false},
+		{"application/dtmf-relay", "Signal=55", 0, false},
+	} {
+		req := sip.NewRequest(sip.INFO, sip.Uri{User: "x", Host: "127.0.0.1"})
+		req.AppendHeader(sip.NewHeader("Content-Type", c.contentType))
+		req.SetBody([]byte(c.body))
+		if key, ok := infoKey(req); key != c.key || ok != c.ok {
+			t.Errorf("%s %q: %q %v, want %q %v", c.contentType, c.body, key, ok, c.key, c.ok)
+		}
+	}
+}
+
+func FuzzReadOffer(f *testing.F) {
+	f.Add([]byte(phoneOffer))
+	f.Add([]byte("v=0\r\nm=audio 0 RTP/AVP 0\r\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		o, err := readOffer(body)
+		if err == nil && (o.codec == "" || !o.remote.IsValid()) {
+			t.Fatalf("an offer without codec or address was taken: %+v", o)
+		}
+	})
+}
+
+func FuzzDialString(f *testing.F) {
+	f.Add("004711,1234")
+	f.Fuzz(func(t *testing.T, user string) {
+		d := parseDialString(user)
+		if len(d.candidates) > 2 {
+			t.Fatalf("%d candidates", len(d.candidates))
+		}
+	})
+}
