@@ -5,20 +5,17 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/pion/rtp"
-
 	"github.com/parleyhq/parley/media/capture"
 	"github.com/parleyhq/parley/media/participant"
 	"github.com/parleyhq/parley/media/playback"
 	"github.com/parleyhq/parley/server/client"
-	"github.com/parleyhq/parley/server/protocol"
 )
 
 // Bridge is a call in a conference: a participant whose microphone is the
 // phone and whose ear is the mix of everyone else.
 type Bridge struct {
 	call        *Call
-	participant atomic.Pointer[participant.Participant]
+	participant atomic.Pointer[participant.Participant] // set once joined
 	mix         *playback.Audio
 }
 
@@ -39,7 +36,7 @@ func (c *Call) Join(ctx context.Context, gateway *client.Client, cid string, opt
 	}
 	b := &Bridge{call: c, mix: mix}
 	opts.AudioSource, opts.Audio, opts.Video, opts.VideoLayers = source, true, false, nil
-	opts.Sink = ownVoiceFilter{playback.Sink(nil, mix), b}
+	opts.Sink = playback.Sink(nil, mix) // audio only: a phone here has no screen
 	c.setMouth(source.Push)
 	p, err := participant.Join(ctx, gateway, cid, opts)
 	if err != nil {
@@ -48,6 +45,9 @@ func (c *Call) Join(ctx context.Context, gateway *client.Client, cid string, opt
 		return nil, err // Join closed the source
 	}
 	b.participant.Store(p)
+	// The server sends nobody their own audio; should it ever, the caller
+	// still must not hear an echo of their own voice.
+	mix.Exclude(p.ID())
 	return b, nil
 }
 
@@ -60,28 +60,6 @@ func (b *Bridge) Leave() {
 	b.participant.Load().Close()
 	b.call.setMouth(nil)
 	_ = b.mix.Close()
-}
-
-// ownVoiceFilter keeps the caller's own audio out of what the caller
-// hears, should it ever come back.
-type ownVoiceFilter struct {
-	participant.Sink
-	bridge *Bridge
-}
-
-func (f ownVoiceFilter) Audio(participant string, packet *rtp.Packet) {
-	if p := f.bridge.participant.Load(); p != nil && p.ID() == participant {
-		return
-	}
-	f.Sink.Audio(participant, packet)
-}
-
-func (f ownVoiceFilter) Video(string, string, *rtp.Packet) {} // a phone here has no screen
-
-func (f ownVoiceFilter) Gone(participant, source string) {
-	if source == protocol.Microphone {
-		f.Sink.Gone(participant, source)
-	}
 }
 
 // callOutput is the playback.Output of a bridge: the call's 20 ms clock

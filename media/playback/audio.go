@@ -49,10 +49,11 @@ type Audio struct {
 	output Output
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	streams map[string]*audioStream
-	mix     []int32
-	closed  bool
+	mu       sync.Mutex
+	streams  map[string]*audioStream
+	excluded string // a participant left out of the mix
+	mix      []int32
+	closed   bool
 }
 
 // audioStream is one participant's audio: a jitter buffer of packets in
@@ -148,8 +149,16 @@ func (a *Audio) Close() error {
 	return nil
 }
 
+// Exclude leaves one participant out of the mix (their packets are still
+// taken and dropped): a phone in a conference must not hear its own voice.
+func (a *Audio) Exclude(participant string) {
+	a.mu.Lock()
+	a.excluded = participant
+	a.mu.Unlock()
+}
+
 // fill is the output's callback: it mixes the next len(out) samples of
-// every stream, summing and clipping.
+// every stream, summing and limiting.
 func (a *Audio) fill(out []int16) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -158,14 +167,38 @@ func (a *Audio) fill(out []int16) {
 	}
 	mix := a.mix[:len(out)]
 	clear(mix)
-	for _, s := range a.streams {
-		for i, sample := range s.read(len(out)) {
+	for participant, s := range a.streams {
+		samples := s.read(len(out))
+		if participant == a.excluded {
+			continue
+		}
+		for i, sample := range samples {
 			mix[i] += int32(sample)
 		}
 	}
 	for i, sample := range mix {
-		out[i] = int16(max(math.MinInt16, min(math.MaxInt16, sample)))
+		out[i] = limit(sample)
 	}
+}
+
+// limiterKnee is where the limiter starts to bend: below it the mix is
+// the plain sum.
+const limiterKnee = 24576 // 3/4 of full scale
+
+// limit brings a sum of samples into 16 bits without clipping: above the
+// knee it bends smoothly (tanh) towards full scale, so that several loud
+// speakers at once sound loud, not broken.
+func limit(sum int32) int16 {
+	magnitude := math.Abs(float64(sum))
+	if magnitude <= limiterKnee {
+		return int16(sum)
+	}
+	headroom := float64(math.MaxInt16 - limiterKnee)
+	bent := limiterKnee + headroom*math.Tanh((magnitude-limiterKnee)/headroom)
+	if sum < 0 {
+		return int16(-math.Round(bent))
+	}
+	return int16(math.Round(bent))
 }
 
 func (s *audioStream) push(packet *rtp.Packet) {

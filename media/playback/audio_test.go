@@ -97,38 +97,68 @@ func play(t *testing.T, streams map[string][]*rtp.Packet, pulls int) []int16 {
 	return played
 }
 
-// TestMixSumsAndClips plays two participants together: the mix is the sum
-// of each played alone, clipped to 16 bits, not wrapped around.
-func TestMixSumsAndClips(t *testing.T) {
+// TestMixSumsAndLimits plays two participants together: the mix is the
+// sum of each played alone while that stays below the limiter's knee, and
+// above it bends towards full scale without clipping or wrapping around.
+func TestMixSumsAndLimits(t *testing.T) {
 	for _, c := range []struct {
-		name         string
-		levelA       float64
-		levelB       float64
-		wantClipping bool
-	}{{"quiet", 0.2, 0.3, false}, {"loud", 0.8, 0.9, true}} {
+		name        string
+		levelA      float64
+		levelB      float64
+		wantLimited bool
+	}{{"quiet", 0.2, 0.3, false}, {"loud", 0.7, 0.7, true}} { // each alone stays below the knee
 		t.Run(c.name, func(t *testing.T) {
 			a, b := newToneStream(t, 440, c.levelA).packets(10), newToneStream(t, 660, c.levelB).packets(10)
 			aloneA := play(t, map[string][]*rtp.Packet{"a": a}, 20)
 			aloneB := play(t, map[string][]*rtp.Packet{"b": b}, 20)
 			mixed := play(t, map[string][]*rtp.Packet{"a": a, "b": b}, 20)
-			clipped := 0
+			limited, atFullScale := 0, 0
 			for i := range mixed {
 				sum := int32(aloneA[i]) + int32(aloneB[i])
-				want := int16(max(math.MinInt16, min(math.MaxInt16, sum)))
-				if mixed[i] != want {
-					t.Fatalf("sample %d: mixed %d, want %d+%d clipped = %d", i, mixed[i], aloneA[i], aloneB[i], want)
+				magnitude, got := math.Abs(float64(sum)), math.Abs(float64(mixed[i]))
+				switch {
+				case magnitude <= limiterKnee && int32(mixed[i]) != sum:
+					t.Fatalf("sample %d: mixed %d, want the sum %d+%d = %d", i, mixed[i], aloneA[i], aloneB[i], sum)
+				case magnitude > limiterKnee:
+					limited++
+					if got <= limiterKnee || got > magnitude || (sum < 0) != (mixed[i] < 0) {
+						t.Fatalf("sample %d: the sum %d became %d", i, sum, mixed[i])
+					}
 				}
-				if sum != int32(want) {
-					clipped++
+				if got >= math.MaxInt16 {
+					atFullScale++
 				}
 			}
-			if (clipped > 0) != c.wantClipping {
-				t.Errorf("%d samples clipped", clipped)
+			if (limited > 0) != c.wantLimited {
+				t.Errorf("%d samples went through the limiter", limited)
+			}
+			if atFullScale > len(mixed)/1000 {
+				t.Errorf("%d samples at full scale: clipped", atFullScale)
 			}
 			if loudness(aloneA[4800:]) == 0 {
 				t.Error("a plays nothing")
 			}
 		})
+	}
+}
+
+// TestMixLeavesOutTheExcluded: a phone hears everyone but itself.
+func TestMixLeavesOutTheExcluded(t *testing.T) {
+	a, b := newToneStream(t, 440, 0.3).packets(10), newToneStream(t, 660, 0.3).packets(10)
+	aloneA := play(t, map[string][]*rtp.Packet{"a": a}, 20)
+	audio, output := newTestAudio(t)
+	audio.Exclude("b")
+	for i := range a {
+		audio.Push("a", a[i])
+		audio.Push("b", b[i])
+	}
+	for i := range 20 {
+		got := output.pull(480)
+		for j, sample := range got {
+			if want := aloneA[i*480+j]; sample != want {
+				t.Fatalf("sample %d: %d, want %d (a alone)", i*480+j, sample, want)
+			}
+		}
 	}
 }
 
