@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley/app/supervisor"
 	"github.com/parleyhq/parley/media/participant"
 	"github.com/parleyhq/parley/media/phone"
+	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/server/settings"
 	"github.com/parleyhq/parley/server/sip"
@@ -31,6 +32,7 @@ type sipService struct {
 	gateway func() (*client.Client, error)
 	// portOverride is the command line's --sip-port: 0 none, -1 off.
 	portOverride int
+	accounts     sip.Accounts
 	logger       *slog.Logger
 
 	mu   sync.Mutex
@@ -65,7 +67,8 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 		return err
 	}
 	media := &phoneMedia{gateway: s.gateway, low: int(low), high: int(high), logger: s.logger}
-	gateway, err := sip.New(sip.Config{Media: media, Logger: s.logger})
+	gateway, err := sip.New(sip.Config{Media: media, Accounts: s.accounts, Logger: s.logger,
+		RequireAuth: func() bool { return s.settings().SIP.RequireAuth }})
 	if err != nil {
 		udp.Close()
 		tcp.Close()
@@ -198,3 +201,14 @@ type inConference struct {
 
 func (i *inConference) Done() <-chan struct{} { return i.done }
 func (i *inConference) Leave()                { i.once.Do(i.bridge.Leave) }
+
+// sipAccounts is sip.Accounts on server/accounts.
+type sipAccounts struct{ accounts *accounts.Service }
+
+func (a sipAccounts) SIPUser(ctx context.Context, login string) (sip.SIPUser, error) {
+	user, ha1, err := a.accounts.SIPCredentials(ctx, login)
+	if err != nil {
+		return sip.SIPUser{}, err
+	}
+	return sip.SIPUser{ID: user.ID, Login: user.Login, DisplayName: user.DisplayName, HA1: ha1}, nil
+}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"net"
@@ -403,5 +404,80 @@ func TestFiftyCallsLeakNothing(t *testing.T) {
 	}
 	if joined != 51 {
 		t.Errorf("%d phones joined, want 51", joined)
+	}
+}
+
+const sipPassword = "Phone-Secret-42"
+
+// wavTailRMS is the level of the last seconds of a 16-bit mono PCM WAV
+// file.
+func wavTailRMS(t *testing.T, path string, seconds float64) float64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	format, at := strings.Index(string(data), "fmt "), strings.Index(string(data), "data")
+	if format < 0 || at < 0 || len(data) < at+8 || len(data) < format+16 {
+		t.Fatalf("%s is not a WAV file", path)
+	}
+	rate := int(binary.LittleEndian.Uint32(data[format+12:]))
+	channels := int(binary.LittleEndian.Uint16(data[format+10:]))
+	samples := data[at+8:]
+	n := len(samples) / 2
+	from := max(0, n-int(seconds*float64(rate*channels)))
+	var sum float64
+	for i := from; i < n; i++ {
+		s := float64(int16(binary.LittleEndian.Uint16(samples[2*i:])))
+		sum += s * s
+	}
+	if n == from {
+		return 0
+	}
+	return math.Sqrt(sum / float64(n-from))
+}
+
+// TestSoftphoneRegistersAndDialsIn: baresip registers as a Parley user
+// with the user's SIP password and dials the conference a browser is in.
+// The browser hears the phone's tone, the phone hears the browser's fake
+// microphone, and the phone appears under its user's name.
+func TestSoftphoneRegistersAndDialsIn(t *testing.T) {
+	s, owner, c, sipPort := sipServer(t, map[string]any{"name": "Softphone", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := owner.Do(ctx, http.MethodPut, "/api/v1/me/sip-password", map[string]string{"password": sipPassword}, nil); err != nil {
+		t.Fatal(err)
+	}
+	browser := testenv.NewBrowser(t)
+	gina := browser.Page(t)
+	gina.Log = s.Output
+	testenv.OpenMeeting(gina, s.URL, c.CID, "Gina", "")
+	testenv.ClickJoin(gina)
+	gina.WaitState("joined", 30*time.Second)
+
+	server := "127.0.0.1:" + strconv.Itoa(sipPort)
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:boss@"+server+">;auth_pass="+sipPassword+";answermode=auto;regint=300;audio_codecs=PCMU"), 440)
+	phone.WaitRegistered(20 * time.Second)
+	phone.Command("dial", "sip:"+c.CID+"@"+server)
+	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+
+	var phoneID string
+	gina.WaitFor("the phone in the meeting", `window.parley.participants().some(p => p.kind === 'sip' && p.name === 'The Boss' && p.user_id > 0)`, 20*time.Second)
+	gina.Eval(`window.parley.participants().find(p => p.kind === 'sip').id`, &phoneID)
+	waitFor(t, "the phone's tone in the browser", 30*time.Second, func() bool {
+		return testenv.Received(gina).AudioEnergy(phoneID) > 0.05
+	})
+	// The phone hears the prompt on entering, then the browser's beeps:
+	// the last two seconds are the beeps alone.
+	time.Sleep(5 * time.Second)
+	phone.Command("hangup", "")
+	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
+	gina.WaitFor("the phone to leave", `!window.parley.participants().some(p => p.kind === 'sip')`, 15*time.Second)
+	recordings := phone.Recordings()
+	if len(recordings) == 0 {
+		t.Fatal("baresip recorded nothing it heard")
+	}
+	if level := wavTailRMS(t, recordings[0], 2); level < 100 {
+		t.Errorf("the phone heard the meeting at level %.0f, want the browser's beeps", level)
 	}
 }

@@ -41,6 +41,9 @@ type Media struct {
 		Frames      int    `json:"frames"`
 		Width       int    `json:"width"`
 		Packets     int    `json:"packets"`
+		// Energy is the audio's totalAudioEnergy (WebRTC statistics): it
+		// grows with loudness and time, and stays near 0 for silence.
+		Energy float64 `json:"energy"`
 	} `json:"inbound"`
 	Videos []struct {
 		Participant string `json:"participant"`
@@ -58,7 +61,8 @@ const mediaScript = `(async () => {
       if (r.type !== 'inbound-rtp') return;
       const t = byMid[r.mid] || {};
       inbound.push({participant: t.participant || '', source: t.source || '', kind: r.kind,
-        frames: r.framesDecoded || 0, width: r.frameWidth || 0, packets: r.packetsReceived || 0});
+        frames: r.framesDecoded || 0, width: r.frameWidth || 0, packets: r.packetsReceived || 0,
+        energy: r.totalAudioEnergy || 0});
     });
   }
   const videos = [...document.querySelectorAll('.tile:not(.self) video')].map(v => ({
@@ -98,6 +102,16 @@ func (m Media) AudioPackets(participant string) int {
 	for _, in := range m.Inbound {
 		if in.Participant == participant && in.Source == protocol.Microphone {
 			return in.Packets
+		}
+	}
+	return 0
+}
+
+// AudioEnergy is the total energy of a remote participant's audio so far.
+func (m Media) AudioEnergy(participant string) float64 {
+	for _, in := range m.Inbound {
+		if in.Participant == participant && in.Source == protocol.Microphone {
+			return in.Energy
 		}
 	}
 	return 0

@@ -35,20 +35,22 @@ func New(db *store.DB, current func() settings.Settings, hasher *Hasher) *Servic
 // User is an account as shown to administrators. The password hash never
 // leaves this package.
 type User struct {
-	ID          int64      `json:"id"`
-	Login       string     `json:"login"`
-	DisplayName string     `json:"display_name"`
-	Email       string     `json:"email"`
-	Role        Role       `json:"role"`
-	Enabled     bool       `json:"enabled"`
-	HasPassword bool       `json:"has_password"`
-	LockedUntil *time.Time `json:"locked_until,omitempty"`
-	Groups      []int64    `json:"groups"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	ID          int64  `json:"id"`
+	Login       string `json:"login"`
+	DisplayName string `json:"display_name"`
+	Email       string `json:"email"`
+	Role        Role   `json:"role"`
+	Enabled     bool   `json:"enabled"`
+	HasPassword bool   `json:"has_password"`
+	// HasSIPPassword: a SIP phone may register as this user.
+	HasSIPPassword bool       `json:"has_sip_password"`
+	LockedUntil    *time.Time `json:"locked_until,omitempty"`
+	Groups         []int64    `json:"groups"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
-const userColumns = `id, login, display_name, email, role, enabled, password_hash <> '', locked_until, created_at, updated_at`
+const userColumns = `id, login, display_name, email, role, enabled, password_hash <> '', sip_ha1 <> '', locked_until, created_at, updated_at`
 
 // rowScanner is what *sql.Row and *sql.Rows share.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -58,7 +60,7 @@ func (s *Service) scanUser(row rowScanner) (User, error) {
 		u                             User
 		lockedUntil, created, updated int64
 	)
-	if err := row.Scan(&u.ID, &u.Login, &u.DisplayName, &u.Email, &u.Role, &u.Enabled, &u.HasPassword,
+	if err := row.Scan(&u.ID, &u.Login, &u.DisplayName, &u.Email, &u.Role, &u.Enabled, &u.HasPassword, &u.HasSIPPassword,
 		&lockedUntil, &created, &updated); err != nil {
 		return User{}, err
 	}

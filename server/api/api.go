@@ -112,6 +112,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/me", signedIn, a.me)
 	a.handle("PATCH /api/v1/me", signedIn, a.updateMe)
 	a.handle("POST /api/v1/me/password", signedIn, a.changeMyPassword)
+	a.handle("PUT /api/v1/me/sip-password", signedIn, a.setSIPPassword(true))
 
 	a.handle("GET /api/v1/setup/{token}", adminNet, a.checkSetup)
 	a.handle("POST /api/v1/setup", adminNet, a.completeSetup)
@@ -121,6 +122,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/users/{id}", audit, a.getUser)
 	a.handle("PATCH /api/v1/users/{id}", admin, a.updateUser)
 	a.handle("POST /api/v1/users/{id}/password", admin, a.resetPassword)
+	a.handle("PUT /api/v1/users/{id}/sip-password", admin, a.setSIPPassword(false))
 	a.handle("POST /api/v1/users/{id}/unlock", admin, a.unlockUser)
 	a.handle("POST /api/v1/users/{id}/sign-out", admin, a.signOutUser)
 

@@ -110,6 +110,29 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, rq *request)
 	return nil
 }
 
+// setSIPPassword sets the password SIP phones register with: your own
+// (me), or an administrator's for anyone. "" removes it.
+func (a *API) setSIPPassword(me bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		id := rq.user.ID
+		if !me {
+			var err error
+			if id, err = pathID(r, "id"); err != nil {
+				return err
+			}
+		}
+		var body passwordReset
+		if err := decode(r, &body, maxBody); err != nil {
+			return err
+		}
+		if err := a.Accounts.SetSIPPassword(r.Context(), rq.actor(), id, body.Password); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
 func (a *API) unlockUser(w http.ResponseWriter, r *http.Request, rq *request) error {
 	id, err := pathID(r, "id")
 	if err != nil {

@@ -14,11 +14,12 @@ const (
 	Locked       = "auth.locked" // too many failed sign-ins
 	AccessDenied = "auth.access_denied"
 
-	UserCreated         = "user.created"
-	UserUpdated         = "user.updated"
-	UserPasswordChanged = "user.password_changed"
-	UserUnlocked        = "user.unlocked"
-	UserSessionsRevoked = "user.sessions_revoked"
+	UserCreated            = "user.created"
+	UserUpdated            = "user.updated"
+	UserPasswordChanged    = "user.password_changed"
+	UserSIPPasswordChanged = "user.sip_password_changed"
+	UserUnlocked           = "user.unlocked"
+	UserSessionsRevoked    = "user.sessions_revoked"
 
 	GroupCreated = "group.created"
 	GroupUpdated = "group.updated"

@@ -95,6 +95,9 @@ type SIP struct {
 	// RTPPorts is the range of the calls' media, "50000-51999" by
 	// default: one port per call.
 	RTPPorts string `json:"rtp_ports"`
+	// RequireAuth lets in only callers who sign in with a user's SIP
+	// password (digest); otherwise anyone may call, as a guest.
+	RequireAuth bool `json:"require_auth"`
 }
 
 // PasswordPolicy is what a new password must satisfy.

@@ -70,6 +70,11 @@ type InConference interface {
 // Config is what the gateway is built from.
 type Config struct {
 	Media Media
+	// Accounts lets phones register as Parley users; nil: no registrar.
+	Accounts Accounts
+	// RequireAuth, when it returns true, lets only callers who prove a
+	// Parley user's SIP credentials in (digest); others get 401.
+	RequireAuth func() bool
 	// AnswerAfter is how long a call rings before the gateway answers:
 	// the caller hears ringing, and a PBX that rang several places at
 	// once may still cancel it.
@@ -90,14 +95,16 @@ const (
 
 // Server is the SIP gateway.
 type Server struct {
-	cfg     Config
-	logger  *slog.Logger
-	ua      *sipgo.UserAgent
-	server  *sipgo.Server
-	client  *sipgo.Client
-	dialogs *sipgo.DialogServerCache
+	cfg       Config
+	logger    *slog.Logger
+	ua        *sipgo.UserAgent
+	server    *sipgo.Server
+	client    *sipgo.Client
+	dialogs   *sipgo.DialogServerCache
+	registrar *registrar
 
-	udp atomic.Pointer[net.PacketConn] // for answers to what sipgo cannot parse
+	udp  atomic.Pointer[net.PacketConn] // for answers to what sipgo cannot parse
+	port atomic.Int32                   // the UDP (and TCP) port
 
 	mu     sync.Mutex
 	calls  map[string]*call // by Call-ID
@@ -124,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.KeyTimeout == 0 {
 		cfg.KeyTimeout = DefaultKeyTimeout
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger, calls: map[string]*call{}}
+	s := &Server{cfg: cfg, logger: cfg.Logger, calls: map[string]*call{}, registrar: newRegistrar()}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(userAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.filterMalformed)))
 	if err != nil {
@@ -144,14 +151,30 @@ func New(cfg Config) (*Server, error) {
 	s.server.OnOptions(s.onOptions)
 	s.server.OnInfo(s.onInfo)
 	s.server.OnUpdate(s.onUpdate)
+	s.server.OnRegister(s.onRegister)
 	s.server.OnNoRoute(s.onOther)
 	return s, nil
 }
 
-// ServeUDP answers requests on a UDP socket until it closes.
+// ServeUDP answers requests on a UDP socket until it closes. The TCP
+// listener must use the same port: the Contact of answers names one.
 func (s *Server) ServeUDP(conn net.PacketConn) error {
 	s.udp.Store(&conn)
+	if addr, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		s.port.Store(int32(addr.Port))
+	}
 	return s.server.ServeUDP(conn)
+}
+
+// contact is the gateway's Contact for a call: where the phone sends the
+// rest of the dialogue (ACK, BYE), on the address that reaches it.
+func (s *Server) contact(local netip.Addr, transport string) *sip.ContactHeader {
+	uri := sip.Uri{User: "parley", Host: local.String(), Port: int(s.port.Load())}
+	if !strings.EqualFold(transport, "udp") && transport != "" {
+		uri.UriParams = sip.NewParams()
+		uri.UriParams.Add("transport", strings.ToLower(transport))
+	}
+	return &sip.ContactHeader{Address: uri}
 }
 
 // ServeTCP answers requests on a TCP listener until it closes.
@@ -216,6 +239,14 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 400, "Bad Request", sip.NewHeader("Warning", `399 parley "`+sanitize(err.Error())+`"`))
 		return
 	}
+	user, known := s.callerAccount(req)
+	if !known && s.cfg.RequireAuth != nil && s.cfg.RequireAuth() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _, stale := s.authenticate(ctx, req)
+		cancel()
+		s.respond(req, tx, 401, "Unauthorized", s.registrar.challenge(stale))
+		return
+	}
 	dialog, err := s.dialogs.ReadInvite(req, tx)
 	if err != nil {
 		s.respond(req, tx, 400, "Bad Request")
@@ -258,11 +289,16 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		delete(s.calls, callID)
 		s.mu.Unlock()
 	}()
-	if err := dialog.RespondSDP(body); err != nil {
+	answered := sip.NewSDPResponseFromRequest(dialog.InviteRequest, body)
+	answered.AppendHeader(s.contact(local, req.Transport()))
+	if err := dialog.WriteResponse(answered); err != nil { // waits for the ACK
 		s.logger.Warn("SIP answer", slog.Any("error", err))
 		return
 	}
 	caller := callerOf(req, source)
+	if known {
+		caller.Name, caller.Phone.UserID = user.DisplayName, user.ID
+	}
 	s.logger.Info("SIP call", slog.String("from", caller.Phone.Number), slog.String("to", req.Recipient.User), slog.String("codec", o.codec))
 	s.converse(ctx, media, parseDialString(req.Recipient.User), caller)
 	if dialog.Context().Err() == nil { // we hang up, not the phone
@@ -321,7 +357,7 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	s.respond(req, tx, 200, "OK",
-		sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"),
+		sip.NewHeader("Allow", allowed),
 		sip.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"))
 }
 
@@ -343,8 +379,11 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
 }
+
+// allowed are the methods the gateway takes.
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
 
 // infoKey reads the key of an INFO body: "Signal=5" (dtmf-relay) or "5".
 func infoKey(req *sip.Request) (byte, bool) {
@@ -378,6 +417,18 @@ func keyOf(text string) (byte, bool) {
 		return '#', true
 	}
 	return 0, false
+}
+
+// callerAccount finds the Parley user a call is from: by its digest
+// credentials, or because it comes from where that user's phone
+// registered.
+func (s *Server) callerAccount(req *sip.Request) (SIPUser, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if user, ok, _ := s.authenticate(ctx, req); ok {
+		return user, true
+	}
+	return s.registrar.registeredFrom(req.Source())
 }
 
 // sourceAddr is where the request came from.

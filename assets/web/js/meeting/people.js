@@ -15,6 +15,7 @@ export function roleLabel(p) {
   const parts = [];
   if (roleNames[p.role]) parts.push(roleNames[p.role]);
   if (p.kind === 'guest') parts.push('Guest');
+  if (p.kind === 'sip') parts.push(p.number ? `Phone ${p.number}` : 'Phone');
   return parts.join(' · ');
 }
 
@@ -165,7 +166,8 @@ export class PeoplePanel {
     const avatar = h('span', { class: 'avatar small', 'aria-hidden': 'true' });
     paintAvatar(avatar, entry.id, entry.name);
     const since = entry.since ? new Date(entry.since) : null;
-    const detail = (entry.kind === 'guest' ? 'Guest' : 'Has an account') +
+    const kinds = { guest: 'Guest', sip: 'Phone', user: 'Has an account' };
+    const detail = (kinds[entry.kind] || 'Has an account') +
       (since && !Number.isNaN(since.getTime()) ? ` · waiting since ${formatClock(since)}` : '');
     return h('li', { class: 'participant lobby-entry', dataset: { participant: entry.id } },
       avatar,
