@@ -52,7 +52,7 @@ func StartBaresip(t testing.TB, account BaresipAccount, toneHz int) *Baresip {
 		"audio_player alsa,null",
 		"audio_source ausine," + strconv.Itoa(toneHz),
 		"ausrc_srate 48000", // ausine makes 48 kHz stereo only; baresip converts
-		"ausrc_channels 2", // and stereo only
+		"ausrc_channels 2",  // and stereo only
 		"audio_alert alsa,null",
 		"module_path /usr/lib/baresip/modules",
 		"module stdio.so",
