@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/server/accounts"
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/server/settings"
+	"github.com/parleyhq/parley/server/signal"
 	"github.com/parleyhq/parley/server/sip"
 )
 
@@ -33,7 +34,9 @@ type sipService struct {
 	// portOverride is the command line's --sip-port: 0 none, -1 off.
 	portOverride int
 	accounts     sip.Accounts
-	logger       *slog.Logger
+	// setDialer tells signalling which gateway places moderators' calls.
+	setDialer func(signal.Dialer)
+	logger    *slog.Logger
 
 	mu   sync.Mutex
 	port int
@@ -82,6 +85,8 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 		s.port = 0
 		s.mu.Unlock()
 	}()
+	s.setDialer(gatewayDialer{gateway})
+	defer s.setDialer(nil)
 	failed := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Go(func() { failed <- gateway.ServeUDP(udp) })
@@ -212,3 +217,12 @@ func (a sipAccounts) SIPUser(ctx context.Context, login string) (sip.SIPUser, er
 	}
 	return sip.SIPUser{ID: user.ID, Login: user.Login, DisplayName: user.DisplayName, HA1: ha1}, nil
 }
+
+// gatewayDialer is signal.Dialer on the SIP gateway.
+type gatewayDialer struct{ gateway *sip.Server }
+
+func (d gatewayDialer) Dial(req signal.DialRequest) (string, error) {
+	return d.gateway.Dial(req.CID, req.Target, req.Progress)
+}
+
+func (d gatewayDialer) Cancel(call string) error { return d.gateway.Cancel(call) }

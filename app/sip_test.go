@@ -18,6 +18,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/pion/rtp"
 	"gopkg.in/hraban/opus.v2"
 
@@ -437,42 +438,60 @@ func wavTailRMS(t *testing.T, path string, seconds float64) float64 {
 	return math.Sqrt(sum / float64(n-from))
 }
 
-// TestSoftphoneRegistersAndDialsIn: baresip registers as a Parley user
-// with the user's SIP password and dials the conference a browser is in.
-// The browser hears the phone's tone, the phone hears the browser's fake
-// microphone, and the phone appears under its user's name.
-func TestSoftphoneRegistersAndDialsIn(t *testing.T) {
-	s, owner, c, sipPort := sipServer(t, map[string]any{"name": "Softphone", "lobby": "off"})
+// TestSoftphoneRegistersDialsInAndIsCalled: baresip registers as a
+// Parley user (Alice) with her SIP password and dials the conference the
+// owner is in with a browser: the browser hears the phone's tone, the
+// phone hears the browser's fake microphone, and the phone appears as
+// Alice. Then the owner calls Alice from the meeting page; her phone
+// answers by itself, joins, and the owner hangs up.
+func TestSoftphoneRegistersDialsInAndIsCalled(t *testing.T) {
+	s, owner, c, sipPort := sipServer(t, map[string]any{"name": "Softphone", "lobby": "everyone"})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := owner.Do(ctx, http.MethodPut, "/api/v1/me/sip-password", map[string]string{"password": sipPassword}, nil); err != nil {
+	var alice struct{ ID int64 }
+	if err := owner.Do(ctx, http.MethodPost, "/api/v1/users", map[string]any{"login": "alice", "display_name": "Alice", "password": "Wonderland-Pass-1", "role": "user"}, &alice); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Do(ctx, http.MethodPut, "/api/v1/users/"+strconv.FormatInt(alice.ID, 10)+"/sip-password", map[string]string{"password": sipPassword}, nil); err != nil {
 		t.Fatal(err)
 	}
 	browser := testenv.NewBrowser(t)
-	gina := browser.Page(t)
-	gina.Log = s.Output
-	testenv.OpenMeeting(gina, s.URL, c.CID, "Gina", "")
-	testenv.ClickJoin(gina)
-	gina.WaitState("joined", 30*time.Second)
+	boss := browser.Page(t)
+	boss.Log = s.Output
+	boss.Do("sign in",
+		chromedp.Navigate(s.URL),
+		chromedp.WaitVisible("#sign-in-form"),
+		chromedp.SendKeys("#sign-in-login", "boss"),
+		chromedp.SendKeys("#sign-in-password", ownerPassword),
+		chromedp.Click("#sign-in-form button[type=submit]"),
+		chromedp.WaitVisible("#view-signed-in"),
+	)
+	testenv.OpenMeeting(boss, s.URL, c.CID, "", "")
+	testenv.ClickJoin(boss)
+	boss.WaitState("joined", 30*time.Second)
 
 	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:boss@"+server+">;auth_pass="+sipPassword+";answermode=auto;regint=300;audio_codecs=PCMU"), 440)
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:alice@"+server+">;auth_pass="+sipPassword+";answermode=auto;regint=300;audio_codecs=PCMU"), 440)
 	phone.WaitRegistered(20 * time.Second)
+
+	// Alice dials in; the lobby holds everyone, so the owner lets her in.
 	phone.Command("dial", "sip:"+c.CID+"@"+server)
 	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
-
+	boss.WaitFor("Alice's phone in the lobby", `window.parley.lobby().some(e => e.kind === 'sip' && e.name === 'Alice')`, 20*time.Second)
+	boss.Do("admit Alice", chromedp.Click(`#participants-toggle`), chromedp.WaitVisible(`#lobby-people [data-action="admit"]`),
+		chromedp.Click(`#lobby-people [data-action="admit"]`))
+	boss.WaitFor("Alice's phone in the meeting", `window.parley.participants().some(p => p.kind === 'sip' && p.name === 'Alice' && p.user_id > 0)`, 20*time.Second)
 	var phoneID string
-	gina.WaitFor("the phone in the meeting", `window.parley.participants().some(p => p.kind === 'sip' && p.name === 'The Boss' && p.user_id > 0)`, 20*time.Second)
-	gina.Eval(`window.parley.participants().find(p => p.kind === 'sip').id`, &phoneID)
+	boss.Eval(`window.parley.participants().find(p => p.kind === 'sip').id`, &phoneID)
 	waitFor(t, "the phone's tone in the browser", 30*time.Second, func() bool {
-		return testenv.Received(gina).AudioEnergy(phoneID) > 0.05
+		return testenv.Received(boss).AudioEnergy(phoneID) > 0.05
 	})
-	// The phone hears the prompt on entering, then the browser's beeps:
-	// the last two seconds are the beeps alone.
+	// The phone hears the prompts (lobby, entering), then the browser's
+	// beeps: the last two seconds are the beeps alone.
 	time.Sleep(5 * time.Second)
 	phone.Command("hangup", "")
 	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
-	gina.WaitFor("the phone to leave", `!window.parley.participants().some(p => p.kind === 'sip')`, 15*time.Second)
+	boss.WaitFor("the phone to leave", `!window.parley.participants().some(p => p.kind === 'sip')`, 15*time.Second)
 	recordings := phone.Recordings()
 	if len(recordings) == 0 {
 		t.Fatal("baresip recorded nothing it heard")
@@ -480,4 +499,30 @@ func TestSoftphoneRegistersAndDialsIn(t *testing.T) {
 	if level := wavTailRMS(t, recordings[0], 2); level < 100 {
 		t.Errorf("the phone heard the meeting at level %.0f, want the browser's beeps", level)
 	}
+
+	// The owner calls Alice: her registered phone rings, answers by
+	// itself and comes straight in, past the lobby.
+	boss.Do("call Alice",
+		chromedp.SendKeys("#dial-target", "alice"),
+		chromedp.Click("#dial-call"),
+	)
+	boss.WaitFor("the call answered", `window.parley.dialCalls().some(c => c.target === 'alice' && c.state === 'answered')`, 30*time.Second)
+	if n := count(phone.EventTypes(), "CALL_ESTABLISHED"); n != 2 {
+		t.Errorf("the phone established %d calls, want 2", n)
+	}
+	boss.WaitFor("Alice's phone in the meeting again", `window.parley.participants().some(p => p.kind === 'sip' && p.name === 'Alice')`, 20*time.Second)
+	boss.Do("hang up", chromedp.Click(`#dial-calls button[data-call]`))
+	boss.WaitFor("the call ended", `window.parley.dialCalls().some(c => c.target === 'alice' && c.state === 'ended')`, 20*time.Second)
+	boss.WaitFor("Alice's phone to leave", `!window.parley.participants().some(p => p.kind === 'sip')`, 15*time.Second)
+	waitFor(t, "the phone to hear the hang-up", 10*time.Second, func() bool { return count(phone.EventTypes(), "CALL_CLOSED") == 2 })
+}
+
+func count[T comparable](list []T, value T) int {
+	n := 0
+	for _, v := range list {
+		if v == value {
+			n++
+		}
+	}
+	return n
 }

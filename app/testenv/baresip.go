@@ -157,7 +157,7 @@ func (b *Baresip) WaitEvent(kind string, within time.Duration) map[string]any {
 		b.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			b.t.Fatalf("baresip: no %s within %s; events %v\n%s", kind, within, b.eventTypes(), b.output.String())
+			b.t.Fatalf("baresip: no %s within %s; events %v\n%s", kind, within, b.EventTypes(), b.output.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -169,7 +169,7 @@ func (b *Baresip) WaitEvent(kind string, within time.Duration) map[string]any {
 func (b *Baresip) WaitRegistered(within time.Duration) {
 	b.t.Helper()
 	deadline := time.Now().Add(within)
-	for !strings.Contains(b.output.String(), "registered successfully") && !slices.Contains(b.eventTypes(), "REGISTER_OK") {
+	for !strings.Contains(b.output.String(), "registered successfully") && !slices.Contains(b.EventTypes(), "REGISTER_OK") {
 		if time.Now().After(deadline) {
 			b.t.Fatalf("baresip did not register within %s:\n%s", within, b.output.String())
 		}
@@ -177,7 +177,8 @@ func (b *Baresip) WaitRegistered(within time.Duration) {
 	}
 }
 
-func (b *Baresip) eventTypes() []string {
+// EventTypes are the types of the events so far, oldest first.
+func (b *Baresip) EventTypes() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var kinds []string

@@ -68,11 +68,18 @@ type Stats struct {
 	Received, Sent, Dropped int64
 }
 
+// negotiated is what the SDP exchange settled; a re-INVITE or the answer
+// to a call placed by the gateway may change it.
+type negotiated struct {
+	law         g711.Codec
+	payloadType uint8
+	dtmf        uint8 // 0: none
+}
+
 // Call is the media of one telephone call, from Start to Close.
 type Call struct {
 	cfg    Config
-	law    g711.Codec
-	rate   int
+	media  atomic.Pointer[negotiated]
 	logger *slog.Logger
 
 	remote  atomic.Pointer[netip.AddrPort]
@@ -122,15 +129,31 @@ func Start(cfg Config) (*Call, error) {
 	}
 	var random [10]byte
 	_, _ = rand.Read(random[:])
-	c := &Call{cfg: cfg, law: codec.law, rate: codec.rate, logger: cfg.Logger, digits: make(chan byte, 32),
+	c := &Call{cfg: cfg, logger: cfg.Logger, digits: make(chan byte, 32),
 		down: down, up: up, ssrc: binary.BigEndian.Uint32(random[:4]), sequence: binary.BigEndian.Uint16(random[4:6]),
 		timestamp: binary.BigEndian.Uint32(random[6:]), closed: make(chan struct{})}
+	c.media.Store(&negotiated{law: codec.law, payloadType: cfg.PayloadType, dtmf: cfg.DTMFPayloadType})
 	remote := cfg.Remote
 	c.remote.Store(&remote)
 	c.wg.Add(2)
 	go c.receive()
 	go c.send()
 	return c, nil
+}
+
+// Negotiate changes where the phone receives and in which codec, after
+// the SDP of an answer or a re-INVITE. Packets already coming from the
+// phone keep deciding the address (symmetric RTP).
+func (c *Call) Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfPayloadType uint8) error {
+	known, ok := codecs[strings.ToUpper(codec)]
+	if !ok {
+		return fmt.Errorf("call codec %q: only PCMU and PCMA", codec)
+	}
+	c.media.Store(&negotiated{law: known.law, payloadType: payloadType, dtmf: dtmfPayloadType})
+	if !c.latched.Load() {
+		c.remote.Store(&remote)
+	}
+	return nil
 }
 
 // LocalPort is the port of the call's RTP socket, for the SDP answer.
@@ -220,7 +243,7 @@ func (c *Call) send() {
 	defer ticker.Stop()
 	frame := make([]int16, frameSamples)
 	var narrow []int16
-	packet := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.cfg.PayloadType, SSRC: c.ssrc, Marker: true}}
+	packet := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: c.ssrc, Marker: true}}
 	buf := make([]byte, maxPacket)
 	for {
 		select {
@@ -230,8 +253,9 @@ func (c *Call) send() {
 		}
 		c.nextFrame(frame)
 		narrow = c.down.Process(narrow[:0], frame)
-		packet.SequenceNumber, packet.Timestamp = c.sequence, c.timestamp
-		packet.Payload = c.law.Encode(packet.Payload[:0], narrow)
+		media := c.media.Load()
+		packet.PayloadType, packet.SequenceNumber, packet.Timestamp = media.payloadType, c.sequence, c.timestamp
+		packet.Payload = media.law.Encode(packet.Payload[:0], narrow)
 		c.sequence++
 		c.timestamp += uint32(len(narrow))
 		n, err := packet.MarshalTo(buf)
@@ -309,8 +333,9 @@ func (c *Call) receive() {
 		// behind NAT is not what its SDP said. Learnt once; after that,
 		// packets from elsewhere are dropped.
 		sourceAddr := netip.AddrPortFrom(source.AddrPort().Addr().Unmap(), source.AddrPort().Port())
+		media := c.media.Load()
 		if !c.latched.Load() {
-			if packet.PayloadType != c.cfg.PayloadType && (c.cfg.DTMFPayloadType == 0 || packet.PayloadType != c.cfg.DTMFPayloadType) {
+			if packet.PayloadType != media.payloadType && (media.dtmf == 0 || packet.PayloadType != media.dtmf) {
 				c.stats.dropped.Add(1)
 				continue
 			}
@@ -325,7 +350,7 @@ func (c *Call) receive() {
 		}
 		c.stats.received.Add(1)
 		switch {
-		case c.cfg.DTMFPayloadType != 0 && packet.PayloadType == c.cfg.DTMFPayloadType:
+		case media.dtmf != 0 && packet.PayloadType == media.dtmf:
 			key, ended, ok := telephoneEvent(packet.Payload)
 			if !ok {
 				continue
@@ -339,13 +364,13 @@ func (c *Call) receive() {
 				c.PushDigit(key)
 			}
 			lastKeyEnded = ended
-		case packet.PayloadType == c.cfg.PayloadType:
+		case packet.PayloadType == media.payloadType:
 			if haveSequence && int16(packet.SequenceNumber-lastSequence) <= 0 {
 				c.stats.dropped.Add(1) // late or repeated
 				continue
 			}
 			lastSequence, haveSequence = packet.SequenceNumber, true
-			narrow = c.law.Decode(narrow[:0], packet.Payload)
+			narrow = media.law.Decode(narrow[:0], packet.Payload)
 			wide = c.up.Process(wide[:0], narrow)
 			c.mu.Lock()
 			mouth := c.mouth

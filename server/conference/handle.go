@@ -288,6 +288,19 @@ func (h *Handle) Remove(id string) error {
 	return nil
 }
 
+// CheckModerator fails unless the participant may moderate.
+func (h *Handle) CheckModerator() error { return h.moderator() }
+
+// Dialing records that a moderator calls a phone into the conference
+// (the SIP gateway places the call); others may not.
+func (h *Handle) Dialing(target string) error {
+	if err := h.moderator(); err != nil {
+		return err
+	}
+	h.p.room.record(eventlog.ConferenceDialed, h.p, nil, map[string]any{"target": target})
+	return nil
+}
+
 // SetRole changes a participant's role. Listeners stop being forwarded.
 func (h *Handle) SetRole(id, role string) error {
 	target, err := h.target(id)

@@ -16,6 +16,7 @@ type participant struct {
 	info       protocol.Participant
 	source     string // network address, for refusals of guests
 	invited    bool
+	dialled    bool // a phone a moderator called in: no lobby, no PIN
 	inLobby    bool
 	lobbySince time.Time
 	resume     string

@@ -102,6 +102,7 @@ func (s *Service) Join(ctx context.Context, req JoinRequest) (*Handle, error) {
 		// A phone is a participant of its own kind; whether it counts as
 		// a user or a guest depends on whether it signed in (User).
 		p.info.Kind, p.info.Number = "sip", req.Phone.Number
+		p.dialled = req.Phone.Invited
 	}
 	if req.User != nil {
 		p.info.UserID, p.info.Name = req.User.ID, req.User.DisplayName
@@ -122,13 +123,16 @@ func (s *Service) Join(ctx context.Context, req JoinRequest) (*Handle, error) {
 			p.info.Role = protocol.RoleListener
 		}
 	}
+	if p.dialled {
+		p.invited = true
+	}
 	moderator := isModerator(p.info.Role)
 	for attempt := 0; ; attempt++ {
 		room, err := s.startRoom(ctx, def)
 		if err != nil {
 			return nil, err
 		}
-		if !moderator {
+		if !moderator && !p.dialled {
 			if err := s.checkPIN(room, req); err != nil {
 				return nil, err
 			}
@@ -278,7 +282,7 @@ func (r *Room) conferenceUpdatedLocked() *protocol.ConferenceUpdated {
 
 // lobbyApplies decides whether p waits to be admitted.
 func (r *Room) lobbyApplies(p *participant) bool {
-	if isModerator(p.info.Role) {
+	if isModerator(p.info.Role) || p.dialled {
 		return false
 	}
 	switch r.def.Lobby {

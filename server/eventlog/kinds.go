@@ -39,6 +39,7 @@ const (
 	ConferenceMuted       = "conference.muted"
 	ConferenceUnmuteAllow = "conference.unmute_allowed"
 	ConferenceRemoved     = "conference.removed"
+	ConferenceDialed      = "conference.dialed"
 	ConferenceRoleChanged = "conference.role_changed"
 	ConferenceLocked      = "conference.locked"
 	ConferenceUnlocked    = "conference.unlocked"

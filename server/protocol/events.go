@@ -237,6 +237,33 @@ type PIN struct {
 	PIN string `json:"pin"`
 }
 
+// Dialing answers dial: the call placed, whose progress follows.
+type Dialing struct {
+	Event
+	Call string `json:"call"`
+}
+
+// Dial progress states.
+const (
+	DialRinging   = "ringing"
+	DialAnswered  = "answered" // the phone joins the conference
+	DialBusy      = "busy"     // final from here on
+	DialNoAnswer  = "no_answer"
+	DialDeclined  = "declined"
+	DialFailed    = "failed"
+	DialCancelled = "cancelled"
+	DialEnded     = "ended" // an answered call hung up
+)
+
+// DialProgress tells the moderator who dialled how the call goes.
+type DialProgress struct {
+	Event
+	Call   string `json:"call"`
+	Target string `json:"target"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
 // CallRinging answers call.
 type CallRinging struct {
 	Event
@@ -296,6 +323,8 @@ var eventTypes = map[string]func() any{
 	"chat":                func() any { return &Chat{} },
 	"chat_updated":        func() any { return &Chat{} },
 	"pin":                 func() any { return &PIN{} },
+	"dialing":             func() any { return &Dialing{} },
+	"dial_progress":       func() any { return &DialProgress{} },
 	"call_ringing":        func() any { return &CallRinging{} },
 	"incoming_call":       func() any { return &IncomingCall{} },
 	"call_accepted":       func() any { return &CallAccepted{} },

@@ -90,6 +90,23 @@ type Phone struct {
 	// Address is the phone's IP address: the source the server limits
 	// (wrong PINs) and records, since every call comes from the gateway.
 	Address string `json:"address"`
+	// Invited: a moderator dialled this phone, which is therefore
+	// admitted past the lobby and the lock, as an invitee is.
+	Invited bool `json:"invited,omitempty"`
+}
+
+// Dial calls a phone into the conference through the SIP gateway
+// (moderators): a Parley user's login (their registered phone), a SIP
+// address (sip:alice@192.168.1.50) or a number (through a trunk).
+type Dial struct {
+	Envelope
+	Target string `json:"target"`
+}
+
+// DialCancel hangs up a call placed with dial that is still ringing.
+type DialCancel struct {
+	Envelope
+	Call string `json:"call"`
 }
 
 // MaxPhoneNumber is the longest phone number or SIP address kept.
@@ -268,6 +285,8 @@ var requestTypes = map[string]func() Request{
 	"mute_participant": func() Request { return &MuteParticipant{} },
 	"allow_unmute":     func() Request { return &AllowUnmute{} },
 	"remove":           func() Request { return &Remove{} },
+	"dial":             func() Request { return &Dial{} },
+	"dial_cancel":      func() Request { return &DialCancel{} },
 	"set_role":         func() Request { return &SetRole{} },
 	"lock":             func() Request { return &Lock{} },
 	"set_pin":          func() Request { return &SetPIN{} },
@@ -541,6 +560,15 @@ func (m *AllowUnmute) validate() error {
 }
 
 func (m *Remove) validate() error { return checkID("participant", m.Participant) }
+
+func (m *Dial) validate() error {
+	if m.Target == "" || len(m.Target) > MaxPhoneNumber || !utf8.ValidString(m.Target) || strings.ContainsFunc(m.Target, unicode.IsControl) {
+		return invalid("target", "dial a user's login, a SIP address or a number (1 to %d characters)", MaxPhoneNumber)
+	}
+	return nil
+}
+
+func (m *DialCancel) validate() error { return checkID("call", m.Call) }
 
 func (m *SetRole) validate() error {
 	if err := checkID("participant", m.Participant); err != nil {

@@ -186,6 +186,14 @@ func (c *conn) inConference(h *conference.Handle, request protocol.Request) {
 		err = h.AllowUnmute(m.Participant, m.Source)
 	case *protocol.Remove:
 		err = h.Remove(m.Participant)
+	case *protocol.Dial:
+		var call string
+		if call, err = c.dial(h, m.Target); err == nil {
+			c.Send(&protocol.Dialing{Event: protocol.Event{Type: "dialing", Re: re}, Call: call})
+			return
+		}
+	case *protocol.DialCancel:
+		err = c.cancelDial(h, m.Call)
 	case *protocol.SetRole:
 		err = h.SetRole(m.Participant, m.Role)
 	case *protocol.Lock:
@@ -235,4 +243,30 @@ func mutedOf(m *protocol.Join) protocol.Sources {
 		return protocol.Sources{}
 	}
 	return *m.Muted
+}
+
+// dial has the SIP gateway call a phone into the conference for a
+// moderator, whose connection hears how the call goes.
+func (c *conn) dial(h *conference.Handle, target string) (string, error) {
+	dialer := c.server.dialer()
+	if dialer == nil {
+		return "", &protocol.Error{Code: "unavailable", Message: "The SIP gateway is off; phones cannot be called."}
+	}
+	if err := h.Dialing(target); err != nil {
+		return "", err
+	}
+	return dialer.Dial(DialRequest{CID: h.CID(), Target: target, Progress: func(call, state, reason string) {
+		c.Send(&protocol.DialProgress{Event: protocol.Event{Type: "dial_progress"}, Call: call, Target: target, State: state, Reason: reason})
+	}})
+}
+
+func (c *conn) cancelDial(h *conference.Handle, call string) error {
+	dialer := c.server.dialer()
+	if dialer == nil {
+		return &protocol.Error{Code: "not_found", Field: "call", Message: "There is no such call."}
+	}
+	if err := h.CheckModerator(); err != nil {
+		return err
+	}
+	return dialer.Cancel(call)
 }

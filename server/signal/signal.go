@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -41,6 +42,7 @@ type Server struct {
 	logger      *slog.Logger
 	// RingTime is how long a call rings; set it before serving.
 	RingTime time.Duration
+	dial     atomic.Pointer[Dialer]
 
 	mu         sync.Mutex
 	perAddress map[string]int
@@ -58,6 +60,38 @@ func New(conferences *conference.Service, accountsService *accounts.Service, cur
 	}
 	return &Server{conferences: conferences, accounts: accountsService, settings: current, logger: logger, RingTime: DefaultRingTime,
 		perAddress: map[string]int{}, conns: map[*conn]bool{}, users: map[int64]map[*conn]bool{}, calls: map[string]*call{}}
+}
+
+// Dialer places calls from a conference to phones: the SIP gateway.
+type Dialer interface {
+	// Dial starts a call and returns its id; Progress hears each state
+	// (protocol.DialRinging...) until a final one.
+	Dial(DialRequest) (string, error)
+	// Cancel hangs up a call that still rings.
+	Cancel(call string) error
+}
+
+// DialRequest is a moderator's call to a phone.
+type DialRequest struct {
+	CID      string
+	Target   string
+	Progress func(call, state, reason string)
+}
+
+// SetDialer sets (or with nil removes) the gateway that places calls.
+func (s *Server) SetDialer(d Dialer) {
+	if d == nil {
+		s.dial.Store(nil)
+		return
+	}
+	s.dial.Store(&d)
+}
+
+func (s *Server) dialer() Dialer {
+	if d := s.dial.Load(); d != nil {
+		return *d
+	}
+	return nil
 }
 
 // Serve upgrades an HTTP request to a signalling connection and runs it

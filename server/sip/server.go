@@ -44,6 +44,9 @@ type MediaCall interface {
 	// Digits delivers the keys pressed; PushDigit adds one from SIP INFO.
 	Digits() <-chan byte
 	PushDigit(key byte)
+	// Negotiate changes the phone's address and codec after an SDP
+	// answer (calls the gateway places) or a re-INVITE.
+	Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfPayloadType uint8) error
 	// Join brings the caller into a conference as a participant, through
 	// the server's signalling protocol; it waits in the lobby if there is
 	// one. Errors carry the *protocol.Error of a refusal.
@@ -106,10 +109,12 @@ type Server struct {
 	udp  atomic.Pointer[net.PacketConn] // for answers to what sipgo cannot parse
 	port atomic.Int32                   // the UDP (and TCP) port
 
-	mu     sync.Mutex
-	calls  map[string]*call // by Call-ID
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	calls    map[string]*call                      // answered calls, by Call-ID
+	outgoing map[string]*sipgo.DialogClientSession // calls placed, by Call-ID
+	dialing  map[string]context.CancelFunc         // calls placed, by id
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 // call is one answered call.
@@ -131,7 +136,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.KeyTimeout == 0 {
 		cfg.KeyTimeout = DefaultKeyTimeout
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger, calls: map[string]*call{}, registrar: newRegistrar()}
+	s := &Server{cfg: cfg, logger: cfg.Logger, calls: map[string]*call{}, registrar: newRegistrar(),
+		outgoing: map[string]*sipgo.DialogClientSession{}, dialing: map[string]context.CancelFunc{}}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(userAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.filterMalformed)))
 	if err != nil {
@@ -194,6 +200,9 @@ func (s *Server) Close() {
 	s.closed = true
 	for _, c := range s.calls {
 		c.hangUp()
+	}
+	for _, cancel := range s.dialing {
+		cancel()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -342,6 +351,17 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if req.CallID() != nil {
+		s.mu.Lock()
+		placed := s.outgoing[req.CallID().Value()]
+		s.mu.Unlock()
+		if placed != nil {
+			if err := placed.ReadBye(req, tx); err != nil {
+				s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+			}
+			return
+		}
+	}
 	if err := s.dialogs.ReadBye(req, tx); err != nil {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 	}

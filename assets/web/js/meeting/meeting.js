@@ -61,7 +61,7 @@ import { ChatPanel } from './chat.js';
 import { Prejoin, DevicePicker, deviceNotice } from './prejoin.js';
 import { describe, endedText, errorText, leftReasonText } from './messages.js';
 import {
-  announce, confirmDialog, formatDateTime, setIcon, setQuality, qualityElement, toast,
+  announce, confirmDialog, formatDateTime, h, setIcon, setQuality, qualityElement, toast,
 } from './ui.js';
 
 const RECONNECT_GIVE_UP_MS = 30000;
@@ -183,6 +183,7 @@ window.parley = {
     if (m.signal && m.signal.ws) m.signal.ws.close(4000, 'test: dropped');
   },
   restartIce: () => restartIce(true),
+  dialCalls: () => [...dialCalls.entries()].map(([call, c]) => ({ call, ...c })),
 };
 
 // ---------------------------------------------------------------- states
@@ -468,6 +469,49 @@ function showRefused(seconds) {
   setState('refused');
 }
 
+// ---------------------------------------------------------------- dial-out
+
+// Calls a moderator placed to phones, by call id: {target, state, reason}.
+const dialCalls = new Map();
+const dialStateText = {
+  calling: 'Calling…',
+  ringing: 'Ringing…',
+  answered: 'In the meeting',
+  busy: 'Busy',
+  no_answer: 'No answer',
+  declined: 'Declined',
+  failed: 'Call failed',
+  cancelled: 'Hung up',
+  ended: 'Call ended',
+};
+const dialFinal = new Set(['busy', 'no_answer', 'declined', 'failed', 'cancelled', 'ended']);
+
+function dialProgress(msg) {
+  dialCalls.set(msg.call, { target: msg.target, state: msg.state, reason: msg.reason || '' });
+  announce(`${msg.target}: ${dialStateText[msg.state] || msg.state}`);
+  if (dialFinal.has(msg.state)) {
+    setTimeout(() => {
+      const call = dialCalls.get(msg.call);
+      if (call && call.state === msg.state) {
+        dialCalls.delete(msg.call);
+        renderDialCalls();
+      }
+    }, 15000);
+  }
+  renderDialCalls();
+}
+
+function renderDialCalls() {
+  $('dial-calls').replaceChildren(...[...dialCalls.entries()].map(([call, c]) => {
+    const text = (dialStateText[c.state] || c.state) + (c.reason ? ` (${c.reason})` : '');
+    return h('li', { class: `dial-call dial-${c.state}`, dataset: { call } },
+      h('span', { class: 'dial-target', text: c.target }),
+      h('span', { class: 'dial-state', text }),
+      dialFinal.has(c.state) ? null
+        : h('button', { type: 'button', class: 'link-button', dataset: { call }, text: 'Hang up' }));
+  }));
+}
+
 // ---------------------------------------------------------------- messages
 
 function receive(msg) {
@@ -526,6 +570,9 @@ function receive(msg) {
       break;
     case 'removed':
       finish('removed', { by: msg.by });
+      break;
+    case 'dial_progress':
+      dialProgress(msg);
       break;
     case 'muted_by_moderator':
       mutedByModerator(msg);
@@ -1585,6 +1632,26 @@ $('pin-form').addEventListener('submit', async (e) => {
     $('pin-input').value = '';
     $('pin-custom-open').setAttribute('aria-expanded', 'false');
   }
+});
+$('dial-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const target = $('dial-target').value.trim();
+  if (!target) {
+    $('dial-error').textContent = 'Enter a login, a SIP address or a number.';
+    $('dial-target').focus();
+    return;
+  }
+  $('dial-error').textContent = '';
+  const answer = await m.moderate({ type: 'dial', target });
+  if (answer && answer.call) {
+    if (!dialCalls.has(answer.call)) dialCalls.set(answer.call, { target, state: 'calling', reason: '' });
+    $('dial-target').value = '';
+    renderDialCalls();
+  }
+});
+$('dial-calls').addEventListener('click', (e) => {
+  const button = e.target.closest('button[data-call]');
+  if (button) m.moderate({ type: 'dial_cancel', call: button.dataset.call });
 });
 $('admit-all').addEventListener('click', () => m.moderate({ type: 'admit', all: true }));
 $('refuse-all').addEventListener('click', () => m.moderate({ type: 'refuse', all: true }));

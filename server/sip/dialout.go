@@ -1,0 +1,245 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parleyhq/parley/server/protocol"
+)
+
+// ringTimeout is how long a call placed by a moderator rings before it
+// counts as not answered.
+const ringTimeout = 45 * time.Second
+
+// destination is where a dialled call goes.
+type destination struct {
+	uri       sip.Uri
+	address   string // host:port the INVITE is sent to
+	transport string
+	user      *SIPUser // the Parley user whose registered phone it is
+	name      string   // how the phone appears in the conference
+}
+
+// resolve turns what a moderator typed into a destination: a Parley
+// user's login (their registered phone), or a SIP address.
+func (s *Server) resolve(target string) (destination, error) {
+	if strings.HasPrefix(strings.ToLower(target), "sip:") {
+		var uri sip.Uri
+		if err := sip.ParseUri(target, &uri); err != nil || uri.Host == "" {
+			return destination{}, &protocol.Error{Code: "invalid", Field: "target", Message: fmt.Sprintf("%q is not a SIP address such as sip:alice@192.168.1.50.", target)}
+		}
+		port := uri.Port
+		if port == 0 {
+			port = 5060
+		}
+		transport := "udp"
+		if t, ok := uri.UriParams.Get("transport"); ok && t != "" {
+			transport = strings.ToLower(t)
+		}
+		name := uri.User
+		if name == "" {
+			name = uri.Host
+		}
+		return destination{uri: uri, address: net.JoinHostPort(uri.Host, strconv.Itoa(port)), transport: transport, name: name}, nil
+	}
+	if b, ok := s.registrar.lookup(target); ok {
+		user := b.user
+		return destination{uri: b.contact, address: b.source, transport: strings.ToLower(b.transport), user: &user, name: user.DisplayName}, nil
+	}
+	if isPhoneNumber(target) {
+		return destination{}, &protocol.Error{Code: "no_route", Field: "target", Message: "Calling a telephone number needs a SIP trunk, which this server does not have yet."}
+	}
+	return destination{}, &protocol.Error{Code: "not_found", Field: "target", Message: fmt.Sprintf("%s has no phone registered with this server.", target)}
+}
+
+// Dial calls target (a user's login or a SIP address) into conference
+// cid. It returns the call's id at once; progress hears how it goes, until
+// a final state.
+func (s *Server) Dial(cid, target string, progress func(call, state, reason string)) (string, error) {
+	dest, err := s.resolve(target)
+	if err != nil {
+		return "", err
+	}
+	var random [9]byte
+	_, _ = rand.Read(random[:])
+	id := "d_" + strings.TrimRight(fmt.Sprintf("%x", random[:]), "=")
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		cancel()
+		return "", &protocol.Error{Code: "unavailable", Message: "The SIP gateway is stopping."}
+	}
+	s.dialing[id] = cancel
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.dialing, id)
+			s.mu.Unlock()
+			cancel()
+		}()
+		state, reason := s.placeCall(ctx, cid, target, dest, func(state, reason string) { progress(id, state, reason) })
+		progress(id, state, reason)
+	}()
+	return id, nil
+}
+
+// Cancel hangs up a placed call, ringing or answered.
+func (s *Server) Cancel(call string) error {
+	s.mu.Lock()
+	cancel, ok := s.dialing[call]
+	s.mu.Unlock()
+	if !ok {
+		return &protocol.Error{Code: "not_found", Field: "call", Message: "There is no such call."}
+	}
+	cancel()
+	return nil
+}
+
+// placeCall rings dest, and once answered brings the phone into the
+// conference until either side hangs up. It returns the final state.
+func (s *Server) placeCall(ctx context.Context, cid, target string, dest destination, progress func(state, reason string)) (string, string) {
+	host, _, _ := net.SplitHostPort(dest.address)
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return protocol.DialFailed, fmt.Sprintf("%s does not resolve", host)
+	}
+	remoteIP := ips[0].Unmap()
+	local := localAddressFor(remoteIP)
+	media, err := s.cfg.Media.StartCall(MediaConfig{Local: local, Codec: "PCMU", PayloadType: 0, DTMFPayloadType: 101})
+	if err != nil {
+		s.logger.Warn("SIP call out without media", slog.Any("error", err))
+		return protocol.DialFailed, "no media port free"
+	}
+	defer media.Close()
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	body, err := offerSDP(local, media.LocalPort(), binary.BigEndian.Uint64(id[:])>>2)
+	if err != nil {
+		return protocol.DialFailed, err.Error()
+	}
+	invite := sip.NewRequest(sip.INVITE, dest.uri)
+	invite.SetBody(body)
+	invite.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	fromParams := sip.NewParams()
+	fromParams.Add("tag", sip.GenerateTagN(16))
+	invite.AppendHeader(&sip.FromHeader{DisplayName: "Parley conference " + cid,
+		Address: sip.Uri{User: "parley", Host: local.String(), Port: int(s.port.Load())}, Params: fromParams})
+	invite.AppendHeader(s.contact(local, dest.transport))
+	invite.SetDestination(dest.address)
+	invite.SetTransport(strings.ToUpper(dest.transport))
+
+	ringing, stopRinging := context.WithTimeout(ctx, ringTimeout)
+	defer stopRinging()
+	ua := sipgo.DialogUA{Client: s.client, ContactHDR: *s.contact(local, dest.transport)}
+	dialog, err := ua.WriteInvite(ringing, invite)
+	if err != nil {
+		return protocol.DialFailed, fmt.Sprintf("the call could not be sent: %v", err)
+	}
+	defer dialog.Close()
+	callID := invite.CallID().Value()
+	s.mu.Lock()
+	s.outgoing[callID] = dialog
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.outgoing, callID)
+		s.mu.Unlock()
+	}()
+	err = dialog.WaitAnswer(ringing, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
+			progress(protocol.DialRinging, "")
+		}
+		return nil
+	}})
+	if err != nil {
+		return unanswered(ctx, ringing, err)
+	}
+	answer, err := readOffer(dialog.InviteResponse.Body())
+	if err == nil {
+		err = media.Negotiate(answer.remote, answer.codec, answer.payloadType, answer.dtmfPayloadType)
+	}
+	if ackErr := dialog.Ack(ctx); ackErr != nil {
+		s.logger.Debug("SIP ACK", slog.Any("error", ackErr))
+	}
+	if err != nil {
+		s.hangUp(dialog)
+		return protocol.DialFailed, fmt.Sprintf("the phone's answer: %v", err)
+	}
+	progress(protocol.DialAnswered, "")
+	s.logger.Info("SIP call out answered", slog.String("conference", cid), slog.String("to", target))
+
+	call, hangUp := context.WithCancel(dialog.Context())
+	defer hangUp()
+	stop := context.AfterFunc(ctx, hangUp) // Cancel, or the gateway stopping
+	defer stop()
+	request := JoinRequest{Name: dest.name, Phone: protocol.Phone{Number: target, Address: remoteIP.String(), Invited: true}}
+	if dest.user != nil {
+		request.Phone.UserID = dest.user.ID
+	}
+	s.converse(call, media, dialString{candidates: []string{cid}}, request)
+	if dialog.Context().Err() == nil {
+		s.hangUp(dialog)
+	}
+	return protocol.DialEnded, ""
+}
+
+// unanswered names how a call that was not answered ended.
+func unanswered(ctx, ringing context.Context, err error) (string, string) {
+	var response *sipgo.ErrDialogResponse
+	switch {
+	case errors.As(err, &response):
+		reason := response.Res.Reason
+		switch code := response.Res.StatusCode; {
+		case code == sip.StatusBusyHere || code == 600:
+			return protocol.DialBusy, reason
+		case code == 603:
+			return protocol.DialDeclined, reason
+		case code == 408 || code == 480 || code == 487:
+			return protocol.DialNoAnswer, reason
+		default:
+			return protocol.DialFailed, strconv.Itoa(code) + " " + reason
+		}
+	case ctx.Err() != nil:
+		return protocol.DialCancelled, ""
+	case ringing.Err() != nil:
+		return protocol.DialNoAnswer, "nobody answered"
+	}
+	return protocol.DialFailed, err.Error()
+}
+
+func (s *Server) hangUp(dialog interface{ Bye(context.Context) error }) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := dialog.Bye(ctx); err != nil {
+		s.logger.Debug("SIP BYE", slog.Any("error", err))
+	}
+}
+
+// offerSDP is the gateway's offer for a call it places: both G.711 laws
+// and keys.
+func offerSDP(local netip.Addr, port int, sessionID uint64) ([]byte, error) {
+	body, err := answer(local, port, offer{codec: "PCMU", payloadType: 0, dtmfPayloadType: 101}, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	// The answer writer names one codec; an offer lists both laws.
+	text := strings.Replace(string(body), " RTP/AVP 0 101", " RTP/AVP 0 8 101", 1)
+	text = strings.Replace(text, "a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n", 1)
+	return []byte(text), nil
+}
