@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -269,7 +270,7 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		if before.TURN != after.TURN || before.ListenAddress != after.ListenAddress {
 			h.supervisor.Restart(h.turn.Name())
 		}
-		if before.SIP != after.SIP || before.ListenAddress != after.ListenAddress {
+		if !reflect.DeepEqual(before.SIP, after.SIP) || before.ListenAddress != after.ListenAddress {
 			h.supervisor.Restart(h.sip.Name())
 		}
 		if before.BaseURL != after.BaseURL {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -71,7 +73,8 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	}
 	media := &phoneMedia{gateway: s.gateway, low: int(low), high: int(high), logger: s.logger}
 	gateway, err := sip.New(sip.Config{Media: media, Accounts: s.accounts, Logger: s.logger,
-		RequireAuth: func() bool { return s.settings().SIP.RequireAuth }})
+		RequireAuth: func() bool { return s.settings().SIP.RequireAuth },
+		Trunks:      func() []settings.Trunk { return s.settings().SIP.Trunks }})
 	if err != nil {
 		udp.Close()
 		tcp.Close()
@@ -91,13 +94,34 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { failed <- gateway.ServeUDP(udp) })
 	wg.Go(func() { failed <- gateway.ServeTCP(tcp) })
-	st.Ready(fmt.Sprintf("UDP and TCP port %d, media on UDP %d-%d", port, low, high))
+	note := fmt.Sprintf("UDP and TCP port %d, media on UDP %d-%d", port, low, high)
+	st.Ready(note)
+	// Trunks that register say how it goes in the note.
+	trunksCtx, stopTrunks := context.WithCancel(ctx)
+	var trunkMu sync.Mutex
+	trunkStates := map[string]string{}
+	trunksDone := make(chan struct{})
+	go func() {
+		defer close(trunksDone)
+		gateway.RunTrunks(trunksCtx, func(trunk, state string) {
+			trunkMu.Lock()
+			defer trunkMu.Unlock()
+			trunkStates[trunk] = state
+			text := note
+			for _, name := range slices.Sorted(maps.Keys(trunkStates)) {
+				text += "; trunk " + name + " " + trunkStates[name]
+			}
+			st.Ready(text)
+		})
+	}()
 	select {
 	case <-ctx.Done():
 		err = nil
 	case err = <-failed:
 		err = fmt.Errorf("SIP listener: %w", err)
 	}
+	stopTrunks() // unregisters
+	<-trunksDone
 	gateway.Close() // BYE to every call
 	udp.Close()
 	tcp.Close()

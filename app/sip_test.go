@@ -526,3 +526,90 @@ func count[T comparable](list []T, value T) int {
 	}
 	return n
 }
+
+// TestNumbersGoThroughTheDefaultTrunk: with a trunk to a PBX (SIPp) that
+// registers and is the default for numbers, a moderator's call to
+// "+49 30 123" reaches the PBX as 004930123 from the trunk's account after
+// the registration answered the PBX's digest challenge; the answered call
+// joins, and hanging it up sends the PBX a BYE.
+func TestNumbersGoThroughTheDefaultTrunk(t *testing.T) {
+	sippPath := testenv.RequireTool(t, "sipp", "sip-tester")
+	pbxPort := freeUDPPort(t)
+	errors := filepath.Join(t.TempDir(), "errors.log")
+	pbx := exec.Command(sippPath, "-sf", filepath.Join("testdata", "sip", "pbx.xml"), "-i", "127.0.0.1", "-p", strconv.Itoa(pbxPort),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)), "-m", "2", "-nostdin", "-trace_err", "-error_file", errors, "-timeout", "90", "-timeout_error")
+	var pbxOutput testenv.OutputBuffer
+	pbx.Stdout, pbx.Stderr = &pbxOutput, &pbxOutput
+	if err := pbx.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pbxDone := make(chan error, 1)
+	go func() { pbxDone <- pbx.Wait() }()
+	t.Cleanup(func() { _ = pbx.Process.Kill() })
+
+	_, owner, c, _ := sipServer(t, map[string]any{"name": "Outbound", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	trunk := map[string]any{"name": "pbx", "host": "127.0.0.1", "port": pbxPort, "transport": "udp", "registration": "permanent",
+		"login": "parley-trunk", "password": "Trunk-Secret-9", "international_prefix": "00", "default": true}
+	if err := owner.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"sip": map[string]any{"trunks": []any{trunk}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the PBX (SIPp) said:\n%s", lastLines(pbxOutput.String(), 40))
+		}
+	})
+	waitFor(t, "the trunk to register", 30*time.Second, func() bool {
+		var status struct {
+			Subsystems []struct{ Name, State, Reason string } `json:"subsystems"`
+		}
+		if err := owner.Do(ctx, http.MethodGet, "/api/v1/status", nil, &status); err != nil {
+			return false
+		}
+		for _, sub := range status.Subsystems {
+			if sub.Name == "sip" && strings.Contains(sub.Reason, "trunk pbx registered") {
+				return true
+			}
+		}
+		return false
+	})
+
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	answer, err := host.Signal().Request(ctx, "dial", &protocol.Dial{Target: "+49 30 123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := answer.(*protocol.Dialing).Call
+	states := func() []string {
+		var list []string
+		for _, in := range host.Events() {
+			if p, ok := in.Event.(*protocol.DialProgress); ok && p.Call == call {
+				list = append(list, p.State)
+			}
+		}
+		return list
+	}
+	waitFor(t, "the PBX to answer", 30*time.Second, func() bool { return slices.Contains(states(), protocol.DialAnswered) })
+	waitFor(t, "the call to join", 20*time.Second, func() bool { _, joined, _ := phoneIn(host); return joined })
+	if _, err := host.Signal().Request(ctx, "dial_cancel", &protocol.DialCancel{Call: call}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the call to end", 20*time.Second, func() bool { return slices.Contains(states(), protocol.DialEnded) })
+	if got := states(); !slices.Equal(got, []string{protocol.DialRinging, protocol.DialAnswered, protocol.DialEnded}) {
+		t.Errorf("the call went %v", got)
+	}
+	select {
+	case err := <-pbxDone:
+		if err != nil {
+			log, _ := os.ReadFile(errors)
+			t.Fatalf("the PBX (SIPp): %v\n%s\n%s", err, lastLines(pbxOutput.String(), 30), log)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the PBX did not see its two calls through:\n%s", lastLines(pbxOutput.String(), 30))
+	}
+}

@@ -98,6 +98,29 @@ type SIP struct {
 	// RequireAuth lets in only callers who sign in with a user's SIP
 	// password (digest); otherwise anyone may call, as a guest.
 	RequireAuth bool `json:"require_auth"`
+	// Trunks are the PBXs and SIP providers calls to numbers go through.
+	Trunks []Trunk `json:"trunks"`
+}
+
+// Trunk is a SIP rule: a PBX or provider that Parley calls numbers
+// through (the default trunk), optionally registering with it.
+type Trunk struct {
+	Name      string `json:"name"`
+	Host      string `json:"host"` // IP address or DNS name; one rule per host
+	Port      int    `json:"port"` // 5060 if 0
+	Transport string `json:"transport"`
+	// Registration is "off" or "permanent" (registered while Parley runs).
+	Registration string `json:"registration"`
+	Login        string `json:"login"`
+	AuthName     string `json:"auth_name"` // if it differs from Login
+	Password     string `json:"password"`
+	// InternationalPrefix replaces a leading "+" of numbers ("00", "011");
+	// "" keeps the "+".
+	InternationalPrefix string `json:"international_prefix"`
+	// Codecs are the ones offered to it (PCMU, PCMA); empty: all.
+	Codecs []string `json:"codecs"`
+	// Default: numbers are called through this trunk.
+	Default bool `json:"default"`
 }
 
 // PasswordPolicy is what a new password must satisfy.
@@ -146,7 +169,7 @@ func Defaults() Settings {
 		ICEServers:             ICEServers{},
 		TrustedProxies:         []string{},
 		TURN:                   TURN{Enabled: true, Port: 3478, MaxAllocationsPerUser: 10},
-		SIP:                    SIP{Enabled: true, Port: 5060, RTPPorts: "50000-51999"},
+		SIP:                    SIP{Enabled: true, Port: 5060, RTPPorts: "50000-51999", Trunks: []Trunk{}},
 	}
 }
 
@@ -282,6 +305,60 @@ func (s SIP) validate(turnPort int) error {
 	}
 	if high-low < 1 {
 		return invalid("sip.rtp_ports", "must hold at least two ports")
+	}
+	if len(s.Trunks) > 32 {
+		return invalid("sip.trunks", "at most 32 trunks")
+	}
+	hosts, defaults := map[string]bool{}, 0
+	for i, t := range s.Trunks {
+		if err := t.validate(fmt.Sprintf("sip.trunks[%d]", i)); err != nil {
+			return err
+		}
+		if hosts[strings.ToLower(t.Host)] {
+			return invalid(fmt.Sprintf("sip.trunks[%d].host", i), "there is already a trunk to %s: one per host", t.Host)
+		}
+		hosts[strings.ToLower(t.Host)] = true
+		if t.Default {
+			defaults++
+		}
+	}
+	if defaults > 1 {
+		return invalid("sip.trunks", "only one trunk may be the default for numbers")
+	}
+	return nil
+}
+
+func (t Trunk) validate(key string) error {
+	if strings.TrimSpace(t.Name) == "" || len(t.Name) > 64 {
+		return invalid(key+".name", "a name of 1 to 64 characters")
+	}
+	if err := checkHostName(t.Host); err != nil {
+		return invalid(key+".host", "%v", err)
+	}
+	if t.Port < 0 || t.Port > 65535 {
+		return invalid(key+".port", "must be between 1 and 65535, or 0 for 5060")
+	}
+	if t.Transport != "udp" && t.Transport != "tcp" {
+		return invalid(key+".transport", `must be "udp" or "tcp"`)
+	}
+	if t.Registration != "off" && t.Registration != "permanent" {
+		return invalid(key+".registration", `must be "off" or "permanent"`)
+	}
+	if t.Registration == "permanent" && (t.Login == "" || t.Password == "") {
+		return invalid(key+".login", "registering needs a login and a password")
+	}
+	for _, field := range []struct{ name, value string }{{"login", t.Login}, {"auth_name", t.AuthName}, {"password", t.Password}} {
+		if len(field.value) > 128 || strings.ContainsFunc(field.value, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return invalid(key+"."+field.name, "at most 128 printable characters")
+		}
+	}
+	if strings.Trim(t.InternationalPrefix, "0123456789") != "" || len(t.InternationalPrefix) > 8 {
+		return invalid(key+".international_prefix", "up to 8 digits, such as 00")
+	}
+	for _, codec := range t.Codecs {
+		if codec != "PCMU" && codec != "PCMA" {
+			return invalid(key+".codecs", "%q is not a codec the gateway speaks (PCMU, PCMA)", codec)
+		}
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/parleyhq/parley/server/protocol"
+	"github.com/parleyhq/parley/server/settings"
 )
 
 // ringTimeout is how long a call placed by a moderator rings before it
@@ -28,8 +29,9 @@ type destination struct {
 	uri       sip.Uri
 	address   string // host:port the INVITE is sent to
 	transport string
-	user      *SIPUser // the Parley user whose registered phone it is
-	name      string   // how the phone appears in the conference
+	user      *SIPUser        // the Parley user whose registered phone it is
+	trunk     *settings.Trunk // the PBX or provider a number goes through
+	name      string          // how the phone appears in the conference
 }
 
 // resolve turns what a moderator typed into a destination: a Parley
@@ -59,7 +61,11 @@ func (s *Server) resolve(target string) (destination, error) {
 		return destination{uri: b.contact, address: b.source, transport: strings.ToLower(b.transport), user: &user, name: user.DisplayName}, nil
 	}
 	if isPhoneNumber(target) {
-		return destination{}, &protocol.Error{Code: "no_route", Field: "target", Message: "Calling a telephone number needs a SIP trunk, which this server does not have yet."}
+		trunk, ok := s.defaultTrunk()
+		if !ok {
+			return destination{}, noTrunk
+		}
+		return trunkDestination(trunk, target), nil
 	}
 	return destination{}, &protocol.Error{Code: "not_found", Field: "target", Message: fmt.Sprintf("%s has no phone registered with this server.", target)}
 }
@@ -129,7 +135,7 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	defer media.Close()
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	body, err := offerSDP(local, media.LocalPort(), binary.BigEndian.Uint64(id[:])>>2)
+	body, err := offerSDP(local, media.LocalPort(), binary.BigEndian.Uint64(id[:])>>2, offerCodecs(dest))
 	if err != nil {
 		return protocol.DialFailed, err.Error()
 	}
@@ -138,8 +144,11 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	invite.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	fromParams := sip.NewParams()
 	fromParams.Add("tag", sip.GenerateTagN(16))
-	invite.AppendHeader(&sip.FromHeader{DisplayName: "Parley conference " + cid,
-		Address: sip.Uri{User: "parley", Host: local.String(), Port: int(s.port.Load())}, Params: fromParams})
+	from := sip.Uri{User: "parley", Host: local.String(), Port: int(s.port.Load())}
+	if dest.trunk != nil && dest.trunk.Login != "" {
+		from = sip.Uri{User: dest.trunk.Login, Host: dest.trunk.Host} // the account the provider knows
+	}
+	invite.AppendHeader(&sip.FromHeader{DisplayName: "Parley conference " + cid, Address: from, Params: fromParams})
 	invite.AppendHeader(s.contact(local, dest.transport))
 	invite.SetDestination(dest.address)
 	invite.SetTransport(strings.ToUpper(dest.transport))
@@ -161,12 +170,16 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 		delete(s.outgoing, callID)
 		s.mu.Unlock()
 	}()
-	err = dialog.WaitAnswer(ringing, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+	answerOptions := sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
 		if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
 			progress(protocol.DialRinging, "")
 		}
 		return nil
-	}})
+	}}
+	if dest.trunk != nil && dest.trunk.Password != "" {
+		answerOptions.Username, answerOptions.Password = trunkAuthName(*dest.trunk), dest.trunk.Password
+	}
+	err = dialog.WaitAnswer(ringing, answerOptions)
 	if err != nil {
 		return unanswered(ctx, ringing, err)
 	}
@@ -231,15 +244,17 @@ func (s *Server) hangUp(dialog interface{ Bye(context.Context) error }) {
 	}
 }
 
-// offerSDP is the gateway's offer for a call it places: both G.711 laws
-// and keys.
-func offerSDP(local netip.Addr, port int, sessionID uint64) ([]byte, error) {
-	body, err := answer(local, port, offer{codec: "PCMU", payloadType: 0, dtmfPayloadType: 101}, sessionID)
-	if err != nil {
-		return nil, err
+// offerSDP is the gateway's offer for a call it places: the codecs, in
+// order, and keys.
+func offerSDP(local netip.Addr, port int, sessionID uint64, codecs []string) ([]byte, error) {
+	var media []payload
+	for _, codec := range codecs {
+		if pt, ok := staticPayloadTypes[codec]; ok {
+			media = append(media, payload{pt, codec})
+		}
 	}
-	// The answer writer names one codec; an offer lists both laws.
-	text := strings.Replace(string(body), " RTP/AVP 0 101", " RTP/AVP 0 8 101", 1)
-	text = strings.Replace(text, "a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n", 1)
-	return []byte(text), nil
+	if len(media) == 0 {
+		return nil, errNoCommonCodec
+	}
+	return describe(local, port, media, 101, sessionID)
 }

@@ -96,21 +96,40 @@ func rtpmaps(media *sdp.MediaDescription) map[int]string {
 	return names
 }
 
-// answer is the SDP of the gateway's side of a call.
+// payload is one audio format of an SDP media line.
+type payload struct {
+	payloadType uint8
+	codec       string
+}
+
+// staticPayloadTypes are the RTP payload types of RFC 3551 for the codecs
+// the gateway offers.
+var staticPayloadTypes = map[string]uint8{"PCMU": 0, "PCMA": 8}
+
+// answer is the SDP of the gateway's side of a call it answers: the one
+// codec it chose from the offer, and keys if the phone offered them.
 func answer(local netip.Addr, port int, o offer, sessionID uint64) ([]byte, error) {
+	return describe(local, port, []payload{{o.payloadType, o.codec}}, o.dtmfPayloadType, sessionID)
+}
+
+// describe writes an SDP with one audio stream of the given formats, and
+// RFC 4733 keys on dtmf unless it is 0.
+func describe(local netip.Addr, port int, formats []payload, dtmf uint8, sessionID uint64) ([]byte, error) {
 	network := "IP4"
 	if local.Is6() {
 		network = "IP6"
 	}
-	formats := []string{strconv.Itoa(int(o.payloadType))}
-	attributes := []sdp.Attribute{
-		{Key: "rtpmap", Value: fmt.Sprintf("%d %s/8000", o.payloadType, o.codec)},
+	var names []string
+	var attributes []sdp.Attribute
+	for _, f := range formats {
+		names = append(names, strconv.Itoa(int(f.payloadType)))
+		attributes = append(attributes, sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d %s/8000", f.payloadType, f.codec)})
 	}
-	if o.dtmfPayloadType != 0 {
-		formats = append(formats, strconv.Itoa(int(o.dtmfPayloadType)))
+	if dtmf != 0 {
+		names = append(names, strconv.Itoa(int(dtmf)))
 		attributes = append(attributes,
-			sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d telephone-event/8000", o.dtmfPayloadType)},
-			sdp.Attribute{Key: "fmtp", Value: fmt.Sprintf("%d 0-16", o.dtmfPayloadType)})
+			sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d telephone-event/8000", dtmf)},
+			sdp.Attribute{Key: "fmtp", Value: fmt.Sprintf("%d 0-16", dtmf)})
 	}
 	attributes = append(attributes, sdp.Attribute{Key: "ptime", Value: "20"}, sdp.Attribute{Key: "sendrecv"})
 	desc := sdp.SessionDescription{
@@ -120,7 +139,7 @@ func answer(local netip.Addr, port int, o offer, sessionID uint64) ([]byte, erro
 		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: network, Address: &sdp.Address{Address: local.String()}},
 		TimeDescriptions:      []sdp.TimeDescription{{}},
 		MediaDescriptions: []*sdp.MediaDescription{{
-			MediaName:  sdp.MediaName{Media: "audio", Port: sdp.RangedPort{Value: port}, Protos: []string{"RTP", "AVP"}, Formats: formats},
+			MediaName:  sdp.MediaName{Media: "audio", Port: sdp.RangedPort{Value: port}, Protos: []string{"RTP", "AVP"}, Formats: names},
 			Attributes: attributes,
 		}},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/parleyhq/parley/server/protocol"
+	"github.com/parleyhq/parley/server/settings"
 )
 
 // Media runs the media of calls (media/phone, adapted by app).
@@ -78,6 +79,8 @@ type Config struct {
 	// RequireAuth, when it returns true, lets only callers who prove a
 	// Parley user's SIP credentials in (digest); others get 401.
 	RequireAuth func() bool
+	// Trunks are the SIP rules now (settings); nil: none.
+	Trunks func() []settings.Trunk
 	// AnswerAfter is how long a call rings before the gateway answers:
 	// the caller hears ringing, and a PBX that rang several places at
 	// once may still cancel it.
