@@ -84,6 +84,7 @@ type Call struct {
 
 	remote  atomic.Pointer[netip.AddrPort]
 	latched atomic.Bool // remote was learnt from the phone's packets
+	held    atomic.Bool // the phone put the call on hold: send nothing
 	digits  chan byte
 
 	// Sending: what the phone hears, built every 20 ms.
@@ -143,14 +144,17 @@ func Start(cfg Config) (*Call, error) {
 
 // Negotiate changes where the phone receives and in which codec, after
 // the SDP of an answer or a re-INVITE. Packets already coming from the
-// phone keep deciding the address (symmetric RTP).
+// phone keep deciding the address (symmetric RTP). A remote of zero (or
+// 0.0.0.0) holds the call: nothing is sent until a real one comes.
 func (c *Call) Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfPayloadType uint8) error {
 	known, ok := codecs[strings.ToUpper(codec)]
 	if !ok {
 		return fmt.Errorf("call codec %q: only PCMU and PCMA", codec)
 	}
 	c.media.Store(&negotiated{law: known.law, payloadType: payloadType, dtmf: dtmfPayloadType})
-	if !c.latched.Load() {
+	held := !remote.IsValid() || remote.Addr().IsUnspecified() || remote.Port() == 0
+	c.held.Store(held)
+	if !held && !c.latched.Load() {
 		c.remote.Store(&remote)
 	}
 	return nil
@@ -265,8 +269,8 @@ func (c *Call) send() {
 			continue
 		}
 		remote := *c.remote.Load()
-		if !remote.IsValid() || remote.Port() == 0 {
-			continue // a phone on hold (0.0.0.0), or none yet
+		if c.held.Load() || !remote.IsValid() || remote.Port() == 0 || remote.Addr().IsUnspecified() {
+			continue // a phone on hold, or none yet
 		}
 		if _, err := c.cfg.Conn.WriteTo(buf[:n], net.UDPAddrFromAddrPort(remote)); err != nil {
 			c.stats.dropped.Add(1)

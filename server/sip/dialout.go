@@ -150,6 +150,8 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	}
 	invite.AppendHeader(&sip.FromHeader{DisplayName: "Parley conference " + cid, Address: from, Params: fromParams})
 	invite.AppendHeader(s.contact(local, dest.transport))
+	invite.AppendHeader(sip.NewHeader("Supported", "timer"))
+	invite.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(int(sessionExpires.Seconds()))))
 	invite.SetDestination(dest.address)
 	invite.SetTransport(strings.ToUpper(dest.transport))
 
@@ -199,6 +201,9 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 
 	call, hangUp := context.WithCancel(dialog.Context())
 	defer hangUp()
+	if interval, weRefresh := answeredSessionTimer(dialog.InviteResponse); weRefresh {
+		go s.refreshSession(call, dialog, interval, hangUp)
+	}
 	stop := context.AfterFunc(ctx, hangUp) // Cancel, or the gateway stopping
 	defer stop()
 	request := JoinRequest{Name: dest.name, Phone: protocol.Phone{Number: target, Address: remoteIP.String(), Invited: true}}
@@ -256,5 +261,44 @@ func offerSDP(local netip.Addr, port int, sessionID uint64, codecs []string) ([]
 	if len(media) == 0 {
 		return nil, errNoCommonCodec
 	}
-	return describe(local, port, media, 101, sessionID)
+	return describe(local, port, media, 101, sessionID, 1)
+}
+
+// answeredSessionTimer reads the session timer of the answer to a call
+// the gateway placed: its interval, and whether the gateway refreshes.
+func answeredSessionTimer(res *sip.Response) (time.Duration, bool) {
+	header := res.GetHeader("Session-Expires")
+	if header == nil {
+		return 0, false
+	}
+	value, params, _ := strings.Cut(header.Value(), ";")
+	seconds, err := strconv.Atoi(strings.TrimSpace(value))
+	if err != nil || seconds < 1 {
+		return 0, false
+	}
+	return time.Duration(seconds) * time.Second, strings.Contains(strings.ReplaceAll(params, " ", ""), "refresher=uac")
+}
+
+// refreshSession sends UPDATE at half of each interval (RFC 4028) while
+// the call lasts; a refresh the phone refuses or does not answer ends it.
+func (s *Server) refreshSession(ctx context.Context, dialog *sipgo.DialogClientSession, interval time.Duration, hangUp func()) {
+	ticker := time.NewTicker(interval / 2)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		update := sip.NewRequest(sip.UPDATE, dialog.InviteResponse.Contact().Address)
+		update.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(int(interval.Seconds()))+";refresher=uac"))
+		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
+		res, err := dialog.Do(attempt, update)
+		cancel()
+		if err != nil || res.StatusCode == 481 || res.StatusCode == 408 {
+			s.logger.Info("SIP session refresh failed; hanging up", slog.Any("error", err))
+			hangUp()
+			return
+		}
+	}
 }

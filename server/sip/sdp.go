@@ -16,6 +16,9 @@ type offer struct {
 	codec           string         // the first codec of the offer we can use
 	payloadType     uint8
 	dtmfPayloadType uint8 // 0: none offered
+	// hold: the phone sends nothing and wants nothing (sendonly or
+	// inactive, or the old way, a connection address of 0.0.0.0).
+	hold bool
 }
 
 // Codecs the gateway answers with, when the phone offers them.
@@ -48,7 +51,12 @@ func readOffer(body []byte) (offer, error) {
 		if err != nil {
 			return offer{}, fmt.Errorf("SDP: connection address %q is not an IP address", connection.Address.Address)
 		}
-		o := offer{remote: netip.AddrPortFrom(addr.Unmap(), uint16(media.MediaName.Port.Value))}
+		o := offer{remote: netip.AddrPortFrom(addr.Unmap(), uint16(media.MediaName.Port.Value)), hold: addr.IsUnspecified()}
+		for _, attr := range append(desc.Attributes, media.Attributes...) {
+			if attr.Key == "sendonly" || attr.Key == "inactive" {
+				o.hold = true
+			}
+		}
 		names := rtpmaps(media)
 		for _, format := range media.MediaName.Formats {
 			pt, err := strconv.Atoi(format)
@@ -108,13 +116,14 @@ var staticPayloadTypes = map[string]uint8{"PCMU": 0, "PCMA": 8}
 
 // answer is the SDP of the gateway's side of a call it answers: the one
 // codec it chose from the offer, and keys if the phone offered them.
-func answer(local netip.Addr, port int, o offer, sessionID uint64) ([]byte, error) {
-	return describe(local, port, []payload{{o.payloadType, o.codec}}, o.dtmfPayloadType, sessionID)
+func answer(local netip.Addr, port int, o offer, sessionID, version uint64) ([]byte, error) {
+	return describe(local, port, []payload{{o.payloadType, o.codec}}, o.dtmfPayloadType, sessionID, version)
 }
 
 // describe writes an SDP with one audio stream of the given formats, and
-// RFC 4733 keys on dtmf unless it is 0.
-func describe(local netip.Addr, port int, formats []payload, dtmf uint8, sessionID uint64) ([]byte, error) {
+// RFC 4733 keys on dtmf unless it is 0. version goes up with every new
+// description of the same session.
+func describe(local netip.Addr, port int, formats []payload, dtmf uint8, sessionID, version uint64) ([]byte, error) {
 	network := "IP4"
 	if local.Is6() {
 		network = "IP6"
@@ -133,7 +142,7 @@ func describe(local netip.Addr, port int, formats []payload, dtmf uint8, session
 	}
 	attributes = append(attributes, sdp.Attribute{Key: "ptime", Value: "20"}, sdp.Attribute{Key: "sendrecv"})
 	desc := sdp.SessionDescription{
-		Origin: sdp.Origin{Username: "parley", SessionID: sessionID, SessionVersion: sessionID,
+		Origin: sdp.Origin{Username: "parley", SessionID: sessionID, SessionVersion: version,
 			NetworkType: "IN", AddressType: network, UnicastAddress: local.String()},
 		SessionName:           "Parley",
 		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: network, Address: &sdp.Address{Address: local.String()}},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,6 +82,9 @@ type Config struct {
 	RequireAuth func() bool
 	// Trunks are the SIP rules now (settings); nil: none.
 	Trunks func() []settings.Trunk
+	// MinSessionExpires is the shortest session timer interval taken
+	// (DefaultMinSessionExpires if 0).
+	MinSessionExpires time.Duration
 	// AnswerAfter is how long a call rings before the gateway answers:
 	// the caller hears ringing, and a PBX that rang several places at
 	// once may still cancel it.
@@ -122,10 +126,14 @@ type Server struct {
 
 // call is one answered call.
 type call struct {
-	media  MediaCall
-	dialog *sipgo.DialogServerSession
-	answer []byte // our SDP, repeated in answers to re-INVITEs
-	hangUp context.CancelFunc
+	media     MediaCall
+	dialog    *sipgo.DialogServerSession
+	answer    []byte // our SDP, repeated in answers to re-INVITEs
+	local     netip.Addr
+	sessionID uint64
+	version   uint64 // of our SDP: 1, then one more per re-INVITE
+	timer     *sessionTimer
+	hangUp    context.CancelFunc
 }
 
 // New makes a gateway; Serve gives it its sockets.
@@ -138,6 +146,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.KeyTimeout == 0 {
 		cfg.KeyTimeout = DefaultKeyTimeout
+	}
+	if cfg.MinSessionExpires == 0 {
+		cfg.MinSessionExpires = DefaultMinSessionExpires
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, calls: map[string]*call{}, registrar: newRegistrar(),
 		outgoing: map[string]*sipgo.DialogClientSession{}, dialing: map[string]context.CancelFunc{}}
@@ -259,6 +270,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 401, "Unauthorized", s.registrar.challenge(stale))
 		return
 	}
+	interval, timerHeaders, tooSmall := negotiateSessionTimer(req, s.cfg.MinSessionExpires)
+	if tooSmall {
+		s.respond(req, tx, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSessionExpires.Seconds()))))
+		return
+	}
 	dialog, err := s.dialogs.ReadInvite(req, tx)
 	if err != nil {
 		s.respond(req, tx, 400, "Bad Request")
@@ -284,15 +300,23 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer media.Close()
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	body, err := answer(local, media.LocalPort(), o, binary.BigEndian.Uint64(id[:])>>2)
+	sessionID := binary.BigEndian.Uint64(id[:]) >> 2
+	body, err := answer(local, media.LocalPort(), o, sessionID, 1)
 	if err != nil {
 		_ = dialog.Respond(500, "Server Internal Error", nil)
 		return
 	}
 	ctx, hangUp := context.WithCancel(dialog.Context())
 	defer hangUp()
-	c := &call{media: media, dialog: dialog, answer: body, hangUp: hangUp}
+	c := &call{media: media, dialog: dialog, answer: body, local: local, sessionID: sessionID, version: 1, hangUp: hangUp}
 	callID := req.CallID().Value()
+	if interval > 0 {
+		c.timer = startSessionTimer(interval, func() {
+			s.logger.Info("SIP session expired without a refresh", slog.String("call", callID))
+			hangUp()
+		})
+		defer c.timer.stop()
+	}
 	s.mu.Lock()
 	s.calls[callID] = c
 	s.mu.Unlock()
@@ -303,6 +327,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}()
 	answered := sip.NewSDPResponseFromRequest(dialog.InviteRequest, body)
 	answered.AppendHeader(s.contact(local, req.Transport()))
+	for _, h := range timerHeaders {
+		answered.AppendHeader(h)
+	}
 	if err := dialog.WriteResponse(answered); err != nil { // waits for the ACK
 		s.logger.Warn("SIP answer", slog.Any("error", err))
 		return
@@ -334,7 +361,29 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 400, "Bad Request")
 		return
 	}
+	c.timer.refresh()
+	if len(req.Body()) > 0 {
+		// A new offer: hold, resume, another address or codec.
+		o, err := readOffer(req.Body())
+		if err != nil {
+			s.respond(req, tx, 488, "Not Acceptable Here")
+			return
+		}
+		remote := o.remote
+		if o.hold {
+			remote = netip.AddrPort{} // nothing to send while held
+		}
+		if err := c.media.Negotiate(remote, o.codec, o.payloadType, o.dtmfPayloadType); err != nil {
+			s.respond(req, tx, 488, "Not Acceptable Here")
+			return
+		}
+		c.version++
+		if body, err := answer(c.local, c.media.LocalPort(), o, c.sessionID, c.version); err == nil {
+			c.answer = body
+		}
+	}
 	res := sip.NewSDPResponseFromRequest(req, c.answer)
+	s.echoSessionTimer(req, res, c)
 	if err := tx.Respond(res); err != nil {
 		s.logger.Debug("SIP re-INVITE answer", slog.Any("error", err))
 	}
@@ -370,12 +419,38 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
+// onUpdate takes an UPDATE: a session refresh (RFC 4028) without a new
+// offer.
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	if s.callOf(req) == nil {
+	c := s.callOf(req)
+	if c == nil {
+		s.mu.Lock()
+		placed := req.CallID() != nil && s.outgoing[req.CallID().Value()] != nil
+		s.mu.Unlock()
+		if placed { // a refresh of a call the gateway placed
+			s.respond(req, tx, 200, "OK")
+			return
+		}
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	s.respond(req, tx, 200, "OK")
+	c.timer.refresh()
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	s.echoSessionTimer(req, res, c)
+	if err := tx.Respond(res); err != nil {
+		s.logger.Debug("SIP UPDATE answer", slog.Any("error", err))
+	}
+}
+
+// echoSessionTimer confirms a refresh's interval in its answer.
+func (s *Server) echoSessionTimer(req *sip.Request, res *sip.Response, c *call) {
+	if c.timer == nil {
+		return
+	}
+	res.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(int(c.timer.interval.Seconds()))+";refresher=uac"))
+	if hasOptionTag(req, "Supported", "timer") {
+		res.AppendHeader(sip.NewHeader("Require", "timer"))
+	}
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {

@@ -43,7 +43,7 @@ func TestOfferPicksTheFirstCodecWeSpeak(t *testing.T) {
 	if o.codec != "PCMA" || o.payloadType != 8 || o.dtmfPayloadType != 101 || o.remote != netip.MustParseAddrPort("192.0.2.7:5000") {
 		t.Errorf("offer read as %+v", o)
 	}
-	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 42)
+	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 42, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
