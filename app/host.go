@@ -214,7 +214,8 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 	h.signal = signal.New(h.conferences, h.core.accounts, h.core.settings.Current, h.logger)
 	h.gatewayToken = rand.Text()
 	h.sip = &sipService{settings: h.core.settings.Current, listen: func() string { return h.ports().Address }, gateway: h.gatewayClient,
-		portOverride: opts.SIPPort, accounts: sipAccounts{h.core.accounts}, setDialer: h.signal.SetDialer, logger: h.logger}
+		portOverride: opts.SIPPort, accounts: sipAccounts{h.core.accounts}, setDialer: h.signal.SetDialer,
+		certificate: h.certs.GetCertificate, logger: h.logger}
 	h.stats = &statsService{host: h}
 	handler := api.New(api.Config{
 		DB: h.core.db, Accounts: h.core.accounts, Settings: h.core.settings, Certificates: h.certs,

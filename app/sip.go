@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,7 +39,9 @@ type sipService struct {
 	accounts     sip.Accounts
 	// setDialer tells signalling which gateway places moderators' calls.
 	setDialer func(signal.Dialer)
-	logger    *slog.Logger
+	// certificate is the server's TLS certificate, for SIP over TLS.
+	certificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	logger      *slog.Logger
 
 	mu   sync.Mutex
 	port int
@@ -90,11 +93,22 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	}()
 	s.setDialer(gatewayDialer{gateway})
 	defer s.setDialer(nil)
-	failed := make(chan error, 2)
+	failed := make(chan error, 3)
 	var wg sync.WaitGroup
 	wg.Go(func() { failed <- gateway.ServeUDP(udp) })
 	wg.Go(func() { failed <- gateway.ServeTCP(tcp) })
-	note := fmt.Sprintf("UDP and TCP port %d, media on UDP %d-%d", port, low, high)
+	note := fmt.Sprintf("UDP and TCP port %d", port)
+	var secure net.Listener
+	if current.TLSPort != 0 && s.certificate != nil {
+		if secure, err = listenSIPS(s.listen(), current.TLSPort, s.certificate); err != nil {
+			s.logger.Warn("no SIP over TLS", slog.Any("error", err))
+			note += ", no TLS: " + err.Error()
+		} else {
+			wg.Go(func() { failed <- gateway.ServeTLS(secure) })
+			note += fmt.Sprintf(", TLS port %d", secure.Addr().(*net.TCPAddr).Port)
+		}
+	}
+	note += fmt.Sprintf(", media on UDP %d-%d", low, high)
 	st.Ready(note)
 	// Trunks that register say how it goes in the note.
 	trunksCtx, stopTrunks := context.WithCancel(ctx)
@@ -125,6 +139,9 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	gateway.Close() // BYE to every call
 	udp.Close()
 	tcp.Close()
+	if secure != nil {
+		secure.Close()
+	}
 	wg.Wait()
 	return err
 }
@@ -152,6 +169,21 @@ func listenSIP(address string, preferred int) (net.PacketConn, net.Listener, int
 		return nil, nil, 0, fmt.Errorf("SIP ports %d-%d are all in use", preferred, preferred+portSearch-1)
 	}
 	return nil, nil, 0, fmt.Errorf("SIP port %d: %w", preferred, lastErr)
+}
+
+// listenSIPS listens for SIP over TLS with the server's certificate, on
+// the preferred port or the next free one.
+func listenSIPS(address string, preferred int, certificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)) (net.Listener, error) {
+	var lastErr error
+	for port := preferred; port < preferred+portSearch && port <= 65535; port++ {
+		l, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(port)))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		return tls.NewListener(l, &tls.Config{GetCertificate: certificate, MinVersion: tls.VersionTLS12}), nil
+	}
+	return nil, fmt.Errorf("SIP over TLS, port %d: %w", preferred, lastErr)
 }
 
 // phoneMedia is sip.Media on media/phone.

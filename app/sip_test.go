@@ -613,3 +613,49 @@ func TestNumbersGoThroughTheDefaultTrunk(t *testing.T) {
 		t.Fatalf("the PBX did not see its two calls through:\n%s", lastLines(pbxOutput.String(), 30))
 	}
 }
+
+// TestSoftphoneOverTLS: baresip registers and calls over SIP over TLS,
+// trusting the server's own CA.
+func TestSoftphoneOverTLS(t *testing.T) {
+	s, owner, c, _ := sipServer(t, map[string]any{"name": "Secure", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tlsPort := freePort(t)
+	if err := owner.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"sip": map[string]any{"tls_port": tlsPort}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "SIP over TLS", 20*time.Second, func() bool {
+		var status struct {
+			Subsystems []struct{ Name, State, Reason string } `json:"subsystems"`
+		}
+		if err := owner.Do(ctx, http.MethodGet, "/api/v1/status", nil, &status); err != nil {
+			return false
+		}
+		for _, sub := range status.Subsystems {
+			if sub.Name == "sip" && strings.Contains(sub.Reason, "TLS port "+strconv.Itoa(tlsPort)) {
+				return true
+			}
+		}
+		return false
+	})
+	if err := owner.Do(ctx, http.MethodPut, "/api/v1/me/sip-password", map[string]string{"password": sipPassword}, nil); err != nil {
+		t.Fatal(err)
+	}
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	server := "127.0.0.1:" + strconv.Itoa(tlsPort)
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:boss@"+server+";transport=tls>;auth_pass="+sipPassword+";regint=300;audio_codecs=PCMU"), 440,
+		"sip_cafile "+filepath.Join(s.DataDir, "tls", "ca.crt"))
+	phone.WaitRegistered(20 * time.Second)
+	phone.Command("dial", "sip:"+c.CID+"@"+server+";transport=tls")
+	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
+		p, joined, _ := phoneIn(host)
+		return joined && p.Name == "The Boss"
+	})
+	phone.Command("hangup", "")
+	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
+}

@@ -39,9 +39,10 @@ type Baresip struct {
 // as "<sip:alice@127.0.0.1:5060>;auth_pass=Secret;answermode=auto".
 type BaresipAccount string
 
-// StartBaresip runs baresip with one account on loopback; it is killed
-// when the test ends.
-func StartBaresip(t testing.TB, account BaresipAccount, toneHz int) *Baresip {
+// StartBaresip runs baresip with one account on loopback, and any extra
+// configuration lines ("sip_cafile /path/ca.crt"); it is killed when the
+// test ends.
+func StartBaresip(t testing.TB, account BaresipAccount, toneHz int, extraConfig ...string) *Baresip {
 	t.Helper()
 	path := RequireTool(t, "baresip", "baresip")
 	dir := t.TempDir()
@@ -65,6 +66,7 @@ func StartBaresip(t testing.TB, account BaresipAccount, toneHz int) *Baresip {
 		"module_app menu.so",
 		"module_app ctrl_tcp.so",
 		"ctrl_tcp_listen 127.0.0.1:" + strconv.Itoa(ctrlPort),
+		strings.Join(extraConfig, "\n"),
 		"",
 	}, "\n")
 	for name, text := range map[string]string{"config": config, "accounts": string(account) + "\n", "contacts": ""} {

@@ -92,6 +92,9 @@ type TURN struct {
 type SIP struct {
 	Enabled bool `json:"enabled"`
 	Port    int  `json:"port"` // UDP and TCP
+	// TLSPort is SIP over TLS (SIPS) with the server's certificate, 5061;
+	// 0 = off.
+	TLSPort int `json:"tls_port"`
 	// RTPPorts is the range of the calls' media, "50000-51999" by
 	// default: one port per call.
 	RTPPorts string `json:"rtp_ports"`
@@ -169,7 +172,7 @@ func Defaults() Settings {
 		ICEServers:             ICEServers{},
 		TrustedProxies:         []string{},
 		TURN:                   TURN{Enabled: true, Port: 3478, MaxAllocationsPerUser: 10},
-		SIP:                    SIP{Enabled: true, Port: 5060, RTPPorts: "50000-51999", Trunks: []Trunk{}},
+		SIP:                    SIP{Enabled: true, Port: 5060, TLSPort: 5061, RTPPorts: "50000-51999", Trunks: []Trunk{}},
 	}
 }
 
@@ -289,15 +292,18 @@ func (s Settings) validateNetwork() error {
 	if err := s.TURN.validate(s.HTTPSPort); err != nil {
 		return err
 	}
-	return s.SIP.validate(s.TURN.Port)
+	return s.SIP.validate(s.TURN.Port, s.HTTPSPort)
 }
 
-func (s SIP) validate(turnPort int) error {
+func (s SIP) validate(turnPort, httpsPort int) error {
 	if s.Port < 1 || s.Port > 65535 {
 		return invalid("sip.port", "must be between 1 and 65535")
 	}
 	if s.Port == turnPort {
 		return invalid("sip.port", "must differ from turn.port, which already takes UDP and TCP port %d", turnPort)
+	}
+	if s.TLSPort < 0 || s.TLSPort > 65535 || s.TLSPort != 0 && (s.TLSPort == s.Port || s.TLSPort == turnPort || s.TLSPort == httpsPort) {
+		return invalid("sip.tls_port", "must be between 1 and 65535 and differ from sip.port, turn.port and https_port, or 0 for no SIP over TLS")
 	}
 	low, high, err := ParsePortRange(s.RTPPorts)
 	if err != nil || s.RTPPorts == "" {

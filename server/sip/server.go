@@ -113,8 +113,9 @@ type Server struct {
 	dialogs   *sipgo.DialogServerCache
 	registrar *registrar
 
-	udp  atomic.Pointer[net.PacketConn] // for answers to what sipgo cannot parse
-	port atomic.Int32                   // the UDP (and TCP) port
+	udp     atomic.Pointer[net.PacketConn] // for answers to what sipgo cannot parse
+	port    atomic.Int32                   // the UDP (and TCP) port
+	tlsPort atomic.Int32                   // SIP over TLS, 0 if none
 
 	mu       sync.Mutex
 	calls    map[string]*call                      // answered calls, by Call-ID
@@ -190,6 +191,9 @@ func (s *Server) ServeUDP(conn net.PacketConn) error {
 // rest of the dialogue (ACK, BYE), on the address that reaches it.
 func (s *Server) contact(local netip.Addr, transport string) *sip.ContactHeader {
 	uri := sip.Uri{User: "parley", Host: local.String(), Port: int(s.port.Load())}
+	if strings.EqualFold(transport, "tls") {
+		uri.Port = int(s.tlsPort.Load())
+	}
 	if !strings.EqualFold(transport, "udp") && transport != "" {
 		uri.UriParams = sip.NewParams()
 		uri.UriParams.Add("transport", strings.ToLower(transport))
@@ -199,6 +203,15 @@ func (s *Server) contact(local netip.Addr, transport string) *sip.ContactHeader 
 
 // ServeTCP answers requests on a TCP listener until it closes.
 func (s *Server) ServeTCP(listener net.Listener) error { return s.server.ServeTCP(listener) }
+
+// ServeTLS answers requests on a TLS listener (tls.NewListener) until it
+// closes: SIPS.
+func (s *Server) ServeTLS(listener net.Listener) error {
+	if addr, ok := listener.Addr().(*net.TCPAddr); ok {
+		s.tlsPort.Store(int32(addr.Port))
+	}
+	return s.server.ServeTLS(listener)
+}
 
 // Calls is how many calls are up.
 func (s *Server) Calls() int {
