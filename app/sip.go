@@ -198,8 +198,12 @@ func (m *phoneMedia) StartCall(cfg sip.MediaConfig) (sip.MediaCall, error) {
 	if err != nil {
 		return nil, err
 	}
-	call, err := phone.Start(phone.Config{Conn: conn, Remote: cfg.Remote, Codec: cfg.Codec, PayloadType: cfg.PayloadType,
-		DTMFPayloadType: cfg.DTMFPayloadType, Logger: m.logger})
+	config := phone.Config{Conn: conn, Remote: cfg.Remote, Codec: cfg.Codec, PayloadType: cfg.PayloadType,
+		DTMFPayloadType: cfg.DTMFPayloadType, Logger: m.logger}
+	if cfg.SRTP != nil {
+		config.SRTP = &phone.SRTP{Suite: cfg.SRTP.Suite, Local: cfg.SRTP.Local, Remote: cfg.SRTP.Remote}
+	}
+	call, err := phone.Start(config)
 	if err != nil {
 		conn.Close()
 		return nil, err

@@ -659,3 +659,38 @@ func TestSoftphoneOverTLS(t *testing.T) {
 	phone.Command("hangup", "")
 	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
 }
+
+// TestSoftphoneWithSRTP: baresip insists on SRTP (SDES keys in RTP/SAVP);
+// the meeting hears the phone, so both ways decrypt.
+func TestSoftphoneWithSRTP(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Encrypted", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ears := newLoudness()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true, Sink: ears})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	server := "127.0.0.1:" + strconv.Itoa(sipPort)
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;mediaenc=srtp-mand;audio_codecs=PCMU"), 440, "module srtp.so")
+	phone.Command("dial", "sip:"+c.CID+"@"+server)
+	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+	var phoneID string
+	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
+		p, joined, _ := phoneIn(host)
+		phoneID = p.ID
+		return joined
+	})
+	waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
+	phone.Command("hangup", "")
+	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
+	// What the phone heard decrypted: the prompt on entering.
+	recordings := phone.Recordings()
+	if len(recordings) == 0 {
+		t.Fatal("baresip recorded nothing it heard")
+	}
+	if level := wavTailRMS(t, recordings[0], 100); level < 100 {
+		t.Errorf("the phone heard level %.0f, want the entering prompt", level)
+	}
+}

@@ -192,6 +192,9 @@ func (b *Baresip) EventTypes() []string {
 	return kinds
 }
 
+// Output is what baresip printed so far.
+func (b *Baresip) Output() string { return b.output.String() }
+
 // Recordings are the WAV files sndfile wrote of what the phone heard
 // (decoded audio, "-dec" in the name).
 func (b *Baresip) Recordings() []string {

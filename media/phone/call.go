@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/parleyhq/parley/assets"
 	"github.com/parleyhq/parley/media/g711"
@@ -60,7 +61,51 @@ type Config struct {
 	// DTMFPayloadType is the payload type of RFC 4733 telephone-events,
 	// or 0 when the phone offered none.
 	DTMFPayloadType uint8
-	Logger          *slog.Logger
+	// SRTP, if set, encrypts the call's RTP (keys agreed by SDES).
+	SRTP   *SRTP
+	Logger *slog.Logger
+}
+
+// SRTP is a call's keying: the suite and each side's master key and salt
+// (30 bytes).
+type SRTP struct {
+	Suite         string // AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32
+	Local, Remote []byte
+}
+
+// srtpProfiles are the suites' profiles in pion/srtp.
+var srtpProfiles = map[string]srtp.ProtectionProfile{
+	"AES_CM_128_HMAC_SHA1_80": srtp.ProtectionProfileAes128CmHmacSha1_80,
+	"AES_CM_128_HMAC_SHA1_32": srtp.ProtectionProfileAes128CmHmacSha1_32,
+}
+
+// srtpContexts makes the encrypting (our key) and decrypting (the phone's
+// key) contexts of a call.
+func srtpContexts(keys *SRTP) (encrypt, decrypt *srtp.Context, err error) {
+	profile, ok := srtpProfiles[keys.Suite]
+	if !ok {
+		return nil, nil, fmt.Errorf("SRTP suite %q: only AES_CM_128_HMAC_SHA1_80 and _32", keys.Suite)
+	}
+	keyLength, err := profile.KeyLen()
+	if err != nil {
+		return nil, nil, err
+	}
+	saltLength, err := profile.SaltLen()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, key := range [][]byte{keys.Local, keys.Remote} {
+		if len(key) != keyLength+saltLength {
+			return nil, nil, fmt.Errorf("SRTP key of %d bytes, want %d", len(key), keyLength+saltLength)
+		}
+	}
+	if encrypt, err = srtp.CreateContext(keys.Local[:keyLength], keys.Local[keyLength:], profile); err != nil {
+		return nil, nil, fmt.Errorf("SRTP: %w", err)
+	}
+	if decrypt, err = srtp.CreateContext(keys.Remote[:keyLength], keys.Remote[keyLength:], profile, srtp.SRTPReplayProtection(256)); err != nil {
+		return nil, nil, fmt.Errorf("SRTP: %w", err)
+	}
+	return encrypt, decrypt, nil
 }
 
 // Stats count a call's packets.
@@ -81,6 +126,9 @@ type Call struct {
 	cfg    Config
 	media  atomic.Pointer[negotiated]
 	logger *slog.Logger
+	// encrypt and decrypt are the SRTP contexts, nil without SRTP; each
+	// is used by one goroutine (send, receive).
+	encrypt, decrypt *srtp.Context
 
 	remote  atomic.Pointer[netip.AddrPort]
 	latched atomic.Bool // remote was learnt from the phone's packets
@@ -133,6 +181,11 @@ func Start(cfg Config) (*Call, error) {
 	c := &Call{cfg: cfg, logger: cfg.Logger, digits: make(chan byte, 32),
 		down: down, up: up, ssrc: binary.BigEndian.Uint32(random[:4]), sequence: binary.BigEndian.Uint16(random[4:6]),
 		timestamp: binary.BigEndian.Uint32(random[6:]), closed: make(chan struct{})}
+	if cfg.SRTP != nil {
+		if c.encrypt, c.decrypt, err = srtpContexts(cfg.SRTP); err != nil {
+			return nil, err
+		}
+	}
 	c.media.Store(&negotiated{law: codec.law, payloadType: cfg.PayloadType, dtmf: cfg.DTMFPayloadType})
 	remote := cfg.Remote
 	c.remote.Store(&remote)
@@ -248,7 +301,7 @@ func (c *Call) send() {
 	frame := make([]int16, frameSamples)
 	var narrow []int16
 	packet := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: c.ssrc, Marker: true}}
-	buf := make([]byte, maxPacket)
+	buf, sealed := make([]byte, maxPacket), make([]byte, maxPacket)
 	for {
 		select {
 		case <-c.closed:
@@ -272,7 +325,14 @@ func (c *Call) send() {
 		if c.held.Load() || !remote.IsValid() || remote.Port() == 0 || remote.Addr().IsUnspecified() {
 			continue // a phone on hold, or none yet
 		}
-		if _, err := c.cfg.Conn.WriteTo(buf[:n], net.UDPAddrFromAddrPort(remote)); err != nil {
+		out := buf[:n]
+		if c.encrypt != nil {
+			if out, err = c.encrypt.EncryptRTP(sealed[:0], out, nil); err != nil {
+				c.logger.Error("SRTP encrypt", slog.Any("error", err))
+				continue
+			}
+		}
+		if _, err := c.cfg.Conn.WriteTo(out, net.UDPAddrFromAddrPort(remote)); err != nil {
 			c.stats.dropped.Add(1)
 			continue
 		}
@@ -304,7 +364,7 @@ func (c *Call) nextFrame(frame []int16) {
 // receive reads the phone's packets: keys, and audio for the bridge.
 func (c *Call) receive() {
 	defer c.wg.Done()
-	buf := make([]byte, maxPacket)
+	buf, opened := make([]byte, maxPacket), make([]byte, maxPacket)
 	var (
 		packet          rtp.Packet
 		lastSequence    uint16
@@ -325,7 +385,16 @@ func (c *Call) receive() {
 			}
 			return
 		}
-		if err := packet.Unmarshal(buf[:n]); err != nil || packet.Version != 2 {
+		data := buf[:n]
+		if c.decrypt != nil {
+			// What does not decrypt (a stranger's, or damaged) is dropped
+			// before it can move the call's address.
+			if data, err = c.decrypt.DecryptRTP(opened[:0], data, nil); err != nil {
+				c.stats.dropped.Add(1)
+				continue
+			}
+		}
+		if err := packet.Unmarshal(data); err != nil || packet.Version != 2 {
 			c.stats.dropped.Add(1)
 			continue
 		}

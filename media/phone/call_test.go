@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/parleyhq/parley/media/g711"
 )
@@ -196,4 +198,73 @@ func FuzzTelephoneEvent(f *testing.F) {
 			t.Fatal("a key of zero")
 		}
 	})
+}
+
+// TestSRTPBothWays: with SDES keys, what the call sends decrypts with its
+// key, what the phone sends with the phone's key is taken, and a packet
+// in the clear (or under another key) is dropped.
+func TestSRTPBothWays(t *testing.T) {
+	phone := newFakePhone(t)
+	ours, theirs := bytes.Repeat([]byte{1}, 30), bytes.Repeat([]byte{2}, 30)
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := Start(Config{Conn: conn, Remote: phone.addr(), Codec: "PCMU", DTMFPayloadType: 101,
+		SRTP: &SRTP{Suite: "AES_CM_128_HMAC_SHA1_80", Local: ours, Remote: theirs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(call.Close)
+	profile := srtp.ProtectionProfileAes128CmHmacSha1_80
+	decrypt, err := srtp.CreateContext(ours[:16], ours[16:], profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypt, err := srtp.CreateContext(theirs[:16], theirs[16:], profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	_ = phone.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := phone.conn.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decrypt.DecryptRTP(nil, buf[:n], nil); err != nil {
+		t.Fatalf("the call's packet does not decrypt with its key: %v", err)
+	}
+	var clear rtp.Packet
+	if err := clear.Unmarshal(buf[:n]); err == nil && len(clear.Payload) == 160 {
+		t.Error("the call sent its audio in the clear")
+	}
+
+	send := func(sequence uint16, key byte, sealed bool) {
+		raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SequenceNumber: sequence, Timestamp: uint32(sequence) * 800, SSRC: 5},
+			Payload: []byte{key, 0x8a, 0, 160}}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sealed {
+			if raw, err = encrypt.EncryptRTP(nil, raw, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := phone.conn.WriteToUDP(raw, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: call.LocalPort()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(1, 3, false) // in the clear: dropped
+	send(2, 7, true)
+	select {
+	case key := <-call.Digits():
+		if key != '7' {
+			t.Errorf("key %q came through, want only the encrypted 7", key)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the encrypted key never came")
+	}
+	if dropped := call.Stats().Dropped; dropped < 1 {
+		t.Errorf("%d packets dropped, want the one in the clear", dropped)
+	}
 }

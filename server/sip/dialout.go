@@ -261,7 +261,7 @@ func offerSDP(local netip.Addr, port int, sessionID uint64, codecs []string) ([]
 	if len(media) == 0 {
 		return nil, errNoCommonCodec
 	}
-	return describe(local, port, media, 101, sessionID, 1)
+	return describe(local, port, media, 101, sessionID, 1, nil)
 }
 
 // answeredSessionTimer reads the session timer of the answer to a call

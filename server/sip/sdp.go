@@ -1,9 +1,11 @@
 package sip
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +21,50 @@ type offer struct {
 	// hold: the phone sends nothing and wants nothing (sendonly or
 	// inactive, or the old way, a connection address of 0.0.0.0).
 	hold bool
+	// srtp is set when the phone offers RTP/SAVP with SDES keys (RFC
+	// 4568): the media is encrypted both ways.
+	srtp *sdes
+}
+
+// sdes is one side's SRTP keying: the crypto attribute's tag and suite,
+// and the master key and salt (30 bytes for the AES-CM suites).
+type sdes struct {
+	tag   string
+	suite string
+	key   []byte
+}
+
+// SRTP suites the gateway takes, best first.
+var srtpSuites = []string{"AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"}
+
+// srtpKeyLength is the master key and salt of the AES-CM suites.
+const srtpKeyLength = 30
+
+// readCrypto picks the best supported a=crypto line of an audio stream.
+func readCrypto(media *sdp.MediaDescription) (*sdes, bool) {
+	var best *sdes
+	bestRank := len(srtpSuites)
+	for _, attr := range media.Attributes {
+		if attr.Key != "crypto" {
+			continue
+		}
+		fields := strings.Fields(attr.Value)
+		if len(fields) < 3 {
+			continue
+		}
+		rank := slices.Index(srtpSuites, fields[1])
+		params, ok := strings.CutPrefix(fields[2], "inline:")
+		if rank < 0 || !ok || rank >= bestRank {
+			continue
+		}
+		encoded, _, _ := strings.Cut(params, "|") // lifetime and MKI are not used
+		key, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil || len(key) != srtpKeyLength {
+			continue
+		}
+		best, bestRank = &sdes{tag: fields[0], suite: fields[1], key: key}, rank
+	}
+	return best, best != nil
 }
 
 // Codecs the gateway answers with, when the phone offers them.
@@ -37,8 +83,16 @@ func readOffer(body []byte) (offer, error) {
 		if media.MediaName.Media != "audio" || media.MediaName.Port.Value == 0 {
 			continue
 		}
-		if proto := strings.Join(media.MediaName.Protos, "/"); proto != "RTP/AVP" {
-			continue // RTP/SAVP (SDES) comes later; a phone offering only that gets 488
+		var keys *sdes
+		switch strings.Join(media.MediaName.Protos, "/") {
+		case "RTP/AVP":
+		case "RTP/SAVP":
+			var ok bool
+			if keys, ok = readCrypto(media); !ok {
+				continue // no suite we speak
+			}
+		default:
+			continue
 		}
 		connection := media.ConnectionInformation
 		if connection == nil {
@@ -51,7 +105,7 @@ func readOffer(body []byte) (offer, error) {
 		if err != nil {
 			return offer{}, fmt.Errorf("SDP: connection address %q is not an IP address", connection.Address.Address)
 		}
-		o := offer{remote: netip.AddrPortFrom(addr.Unmap(), uint16(media.MediaName.Port.Value)), hold: addr.IsUnspecified()}
+		o := offer{remote: netip.AddrPortFrom(addr.Unmap(), uint16(media.MediaName.Port.Value)), hold: addr.IsUnspecified(), srtp: keys}
 		for _, attr := range append(desc.Attributes, media.Attributes...) {
 			if attr.Key == "sendonly" || attr.Key == "inactive" {
 				o.hold = true
@@ -116,14 +170,15 @@ var staticPayloadTypes = map[string]uint8{"PCMU": 0, "PCMA": 8}
 
 // answer is the SDP of the gateway's side of a call it answers: the one
 // codec it chose from the offer, and keys if the phone offered them.
-func answer(local netip.Addr, port int, o offer, sessionID, version uint64) ([]byte, error) {
-	return describe(local, port, []payload{{o.payloadType, o.codec}}, o.dtmfPayloadType, sessionID, version)
+// With SRTP it carries our own key (local) under the offer's tag.
+func answer(local netip.Addr, port int, o offer, sessionID, version uint64, localKey *sdes) ([]byte, error) {
+	return describe(local, port, []payload{{o.payloadType, o.codec}}, o.dtmfPayloadType, sessionID, version, localKey)
 }
 
 // describe writes an SDP with one audio stream of the given formats, and
 // RFC 4733 keys on dtmf unless it is 0. version goes up with every new
-// description of the same session.
-func describe(local netip.Addr, port int, formats []payload, dtmf uint8, sessionID, version uint64) ([]byte, error) {
+// description of the same session. keys, if set, make it RTP/SAVP.
+func describe(local netip.Addr, port int, formats []payload, dtmf uint8, sessionID, version uint64, keys *sdes) ([]byte, error) {
 	network := "IP4"
 	if local.Is6() {
 		network = "IP6"
@@ -141,6 +196,12 @@ func describe(local netip.Addr, port int, formats []payload, dtmf uint8, session
 			sdp.Attribute{Key: "fmtp", Value: fmt.Sprintf("%d 0-16", dtmf)})
 	}
 	attributes = append(attributes, sdp.Attribute{Key: "ptime", Value: "20"}, sdp.Attribute{Key: "sendrecv"})
+	protos := []string{"RTP", "AVP"}
+	if keys != nil {
+		protos = []string{"RTP", "SAVP"}
+		attributes = append(attributes, sdp.Attribute{Key: "crypto",
+			Value: keys.tag + " " + keys.suite + " inline:" + base64.StdEncoding.EncodeToString(keys.key)})
+	}
 	desc := sdp.SessionDescription{
 		Origin: sdp.Origin{Username: "parley", SessionID: sessionID, SessionVersion: version,
 			NetworkType: "IN", AddressType: network, UnicastAddress: local.String()},
@@ -148,7 +209,7 @@ func describe(local netip.Addr, port int, formats []payload, dtmf uint8, session
 		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: network, Address: &sdp.Address{Address: local.String()}},
 		TimeDescriptions:      []sdp.TimeDescription{{}},
 		MediaDescriptions: []*sdp.MediaDescription{{
-			MediaName:  sdp.MediaName{Media: "audio", Port: sdp.RangedPort{Value: port}, Protos: []string{"RTP", "AVP"}, Formats: names},
+			MediaName:  sdp.MediaName{Media: "audio", Port: sdp.RangedPort{Value: port}, Protos: protos, Formats: names},
 			Attributes: attributes,
 		}},
 	}

@@ -36,6 +36,14 @@ type MediaConfig struct {
 	Codec           string // PCMU or PCMA
 	PayloadType     uint8
 	DTMFPayloadType uint8 // 0: the phone sends no RFC 4733 events
+	// SRTP, if set, encrypts the media (SDES keys from the SDP).
+	SRTP *SRTPKeys
+}
+
+// SRTPKeys are a call's SRTP master keys and salts, ours and the phone's.
+type SRTPKeys struct {
+	Suite         string // AES_CM_128_HMAC_SHA1_80 or _32
+	Local, Remote []byte
 }
 
 // MediaCall is one call's media.
@@ -134,6 +142,7 @@ type call struct {
 	sessionID uint64
 	version   uint64 // of our SDP: 1, then one more per re-INVITE
 	timer     *sessionTimer
+	localKey  *sdes // our SRTP key, nil without SRTP
 	hangUp    context.CancelFunc
 }
 
@@ -304,7 +313,14 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	source := sourceAddr(req)
 	local := localAddressFor(source)
-	media, err := s.cfg.Media.StartCall(MediaConfig{Local: local, Remote: o.remote, Codec: o.codec, PayloadType: o.payloadType, DTMFPayloadType: o.dtmfPayloadType})
+	config := MediaConfig{Local: local, Remote: o.remote, Codec: o.codec, PayloadType: o.payloadType, DTMFPayloadType: o.dtmfPayloadType}
+	var localKey *sdes
+	if o.srtp != nil {
+		localKey = &sdes{tag: o.srtp.tag, suite: o.srtp.suite, key: make([]byte, srtpKeyLength)}
+		_, _ = rand.Read(localKey.key)
+		config.SRTP = &SRTPKeys{Suite: o.srtp.suite, Local: localKey.key, Remote: o.srtp.key}
+	}
+	media, err := s.cfg.Media.StartCall(config)
 	if err != nil {
 		s.logger.Warn("SIP call without media", slog.Any("error", err))
 		_ = dialog.Respond(503, "Service Unavailable", nil)
@@ -314,14 +330,14 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	sessionID := binary.BigEndian.Uint64(id[:]) >> 2
-	body, err := answer(local, media.LocalPort(), o, sessionID, 1)
+	body, err := answer(local, media.LocalPort(), o, sessionID, 1, localKey)
 	if err != nil {
 		_ = dialog.Respond(500, "Server Internal Error", nil)
 		return
 	}
 	ctx, hangUp := context.WithCancel(dialog.Context())
 	defer hangUp()
-	c := &call{media: media, dialog: dialog, answer: body, local: local, sessionID: sessionID, version: 1, hangUp: hangUp}
+	c := &call{media: media, dialog: dialog, answer: body, local: local, sessionID: sessionID, version: 1, localKey: localKey, hangUp: hangUp}
 	callID := req.CallID().Value()
 	if interval > 0 {
 		c.timer = startSessionTimer(interval, func() {
@@ -391,7 +407,11 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		c.version++
-		if body, err := answer(c.local, c.media.LocalPort(), o, c.sessionID, c.version); err == nil {
+		if (o.srtp == nil) != (c.localKey == nil) {
+			s.respond(req, tx, 488, "Not Acceptable Here", sip.NewHeader("Warning", `399 parley "SRTP cannot be turned on or off during a call"`))
+			return
+		}
+		if body, err := answer(c.local, c.media.LocalPort(), o, c.sessionID, c.version, c.localKey); err == nil {
 			c.answer = body
 		}
 	}

@@ -43,7 +43,7 @@ func TestOfferPicksTheFirstCodecWeSpeak(t *testing.T) {
 	if o.codec != "PCMA" || o.payloadType != 8 || o.dtmfPayloadType != 101 || o.remote != netip.MustParseAddrPort("192.0.2.7:5000") {
 		t.Errorf("offer read as %+v", o)
 	}
-	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 42, 1)
+	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 42, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,4 +98,30 @@ func FuzzDialString(f *testing.F) {
 			t.Fatalf("%d candidates", len(d.candidates))
 		}
 	})
+}
+
+func TestOfferWithSDESKeys(t *testing.T) {
+	key := "WnD7c1ksDGs+dIefCEo8omPg4uO8DYIinNGL5yxQ"
+	savp := "v=0\r\no=phone 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\n" +
+		"m=audio 5000 RTP/SAVP 0\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" + key + "|2^20|1:4\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key + "\r\na=crypto:3 F8_128_HMAC_SHA1_80 inline:" + key + "\r\n"
+	o, err := readOffer([]byte(savp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.srtp == nil || o.srtp.tag != "1" || o.srtp.suite != "AES_CM_128_HMAC_SHA1_80" || len(o.srtp.key) != srtpKeyLength {
+		t.Fatalf("keys read as %+v", o.srtp)
+	}
+	local := &sdes{tag: "1", suite: "AES_CM_128_HMAC_SHA1_80", key: make([]byte, srtpKeyLength)}
+	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 1, 1, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), "m=audio 50010 RTP/SAVP 0") || !strings.Contains(string(body), "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA") {
+		t.Errorf("answer:\n%s", body)
+	}
+	// SAVP with no suite we speak is no offer we can take.
+	if _, err := readOffer([]byte(strings.ReplaceAll(strings.ReplaceAll(savp, "AES_CM_128_HMAC_SHA1_80", "F8"), "AES_CM_128_HMAC_SHA1_32", "F8"))); err != errNoCommonCodec {
+		t.Errorf("SAVP without a known suite: %v", err)
+	}
 }
