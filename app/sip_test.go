@@ -683,6 +683,7 @@ func TestSoftphoneWithSRTP(t *testing.T) {
 		return joined
 	})
 	waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
+	time.Sleep(3 * time.Second) // the entering prompt, for the phone to hear
 	phone.Command("hangup", "")
 	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
 	// What the phone heard decrypted: the prompt on entering.
