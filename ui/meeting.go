@@ -66,14 +66,16 @@ type MeetingModel struct {
 	Participants binding.List[protocol.Participant]
 	Lobby        binding.List[protocol.LobbyEntry]
 	Chat         binding.List[protocol.ChatMessage]
-	PIN          binding.String // the PIN in force, for moderators
-	Speaker      binding.String // the active speaker's id
+	PIN          binding.String         // the PIN in force, for moderators
+	Speaker      binding.String         // the active speaker's id
+	Dials        binding.List[DialCall] // calls this person placed to phones
 
 	mu           sync.Mutex
 	member       *participant.Participant
 	you          protocol.Participant
 	participants map[string]protocol.Participant
 	chat         []protocol.ChatMessage
+	dials        []DialCall
 	closing      bool
 	entered      bool // the server said joined
 }
@@ -86,6 +88,7 @@ func newMeetingModel(conn Connection, log *slog.Logger) *MeetingModel {
 		Participants: binding.NewList(func(a, b protocol.Participant) bool { return a == b }),
 		Lobby:        binding.NewList(func(a, b protocol.LobbyEntry) bool { return a == b }),
 		Chat:         binding.NewList(func(a, b protocol.ChatMessage) bool { return false }),
+		Dials:        binding.NewList(func(a, b DialCall) bool { return a == b }),
 		participants: map[string]protocol.Participant{},
 	}
 }
@@ -177,6 +180,8 @@ func (m *MeetingModel) apply(event any) {
 		_ = m.PIN.Set(e.PIN)
 	case *protocol.Speaker:
 		_ = m.Speaker.Set(e.Participant)
+	case *protocol.DialProgress:
+		m.setDial(DialCall{Call: e.Call, Target: e.Target, State: e.State, Reason: e.Reason})
 	case *protocol.Ended:
 		m.over(endedText(e.Reason))
 	case *protocol.Removed:
@@ -359,6 +364,57 @@ func (m *MeetingModel) SetRole(ctx context.Context, id, role string) error {
 // Lock locks the meeting to newcomers, or unlocks it.
 func (m *MeetingModel) Lock(ctx context.Context, locked bool) error {
 	return m.do(ctx, "lock", &protocol.Lock{Locked: locked})
+}
+
+// DialCall is a call a moderator placed to a phone, and how it goes
+// (protocol.DialRinging...; "calling" until the first news).
+type DialCall struct {
+	Call, Target, State, Reason string
+}
+
+// Final reports whether the call is over.
+func (d DialCall) Final() bool {
+	switch d.State {
+	case "calling", protocol.DialRinging, protocol.DialAnswered:
+		return false
+	}
+	return true
+}
+
+// Dial has the server's SIP gateway call a phone into the meeting: a
+// user's login, a SIP address or a number.
+func (m *MeetingModel) Dial(ctx context.Context, target string) error {
+	answer, err := m.request(ctx, "dial", &protocol.Dial{Target: target})
+	if err != nil {
+		return err
+	}
+	if dialing, ok := answer.(*protocol.Dialing); ok {
+		m.mu.Lock()
+		known := slices.ContainsFunc(m.dials, func(d DialCall) bool { return d.Call == dialing.Call })
+		m.mu.Unlock()
+		if !known { // progress may have come first
+			m.setDial(DialCall{Call: dialing.Call, Target: target, State: "calling"})
+		}
+	}
+	return nil
+}
+
+// HangUp ends a call placed with Dial.
+func (m *MeetingModel) HangUp(ctx context.Context, call string) error {
+	return m.do(ctx, "dial_cancel", &protocol.DialCancel{Call: call})
+}
+
+// setDial adds or updates a placed call.
+func (m *MeetingModel) setDial(call DialCall) {
+	m.mu.Lock()
+	if i := slices.IndexFunc(m.dials, func(d DialCall) bool { return d.Call == call.Call }); i >= 0 {
+		m.dials[i] = call
+	} else {
+		m.dials = append(m.dials, call)
+	}
+	list := slices.Clone(m.dials)
+	m.mu.Unlock()
+	_ = m.Dials.Set(list)
 }
 
 // End ends the meeting for everyone.

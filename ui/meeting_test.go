@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -212,4 +213,36 @@ func TestMeetingScreen(t *testing.T) {
 		}
 	})
 	eventually(t, "the owner gone for Anna", 5*time.Second, func() bool { return anna.Participants.Length() == 1 })
+}
+
+// TestDialFromTheMeeting: the meeting's "Call a phone" goes to the
+// server's SIP gateway, which refuses a guest and tells the owner that
+// nobody's phone is registered as alice (app's tests call real phones).
+func TestDialFromTheMeeting(t *testing.T) {
+	_, owner := ownerSession(t)
+	ctx := context.Background()
+	room, err := owner.Client.CreateConference(ctx, client.ConferenceSpec{Name: "Phones", Lobby: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := JoinRequest{CID: room.CID}
+	boss := joined(t, owner, join)
+	gina := joined(t, guest(t, owner, "Gina"), join)
+	var refusal *protocol.Error
+	if err := gina.Dial(ctx, "alice"); !errors.As(err, &refusal) || refusal.Code != "forbidden" {
+		t.Errorf("a guest's dial: %v, want forbidden", err)
+	}
+	if err := boss.Dial(ctx, "alice"); !errors.As(err, &refusal) || refusal.Code != "not_found" || !strings.Contains(refusal.Message, "alice") {
+		t.Errorf("a dial of someone without a phone: %v, want not_found", err)
+	}
+	if calls, _ := boss.Dials.Get(); len(calls) != 0 {
+		t.Errorf("refused calls are listed: %v", calls)
+	}
+	// Progress from the server shows as it comes.
+	boss.apply(&protocol.DialProgress{Call: "d_1", Target: "alice", State: protocol.DialRinging})
+	boss.apply(&protocol.DialProgress{Call: "d_1", Target: "alice", State: protocol.DialBusy, Reason: "Busy Here"})
+	calls, _ := boss.Dials.Get()
+	if len(calls) != 1 || calls[0].State != protocol.DialBusy || !calls[0].Final() {
+		t.Errorf("calls %+v", calls)
+	}
 }

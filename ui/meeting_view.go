@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -43,6 +44,8 @@ type meetingArea struct {
 	details      *widget.Label
 	lockBtn      *widget.Button
 	endBtn       *widget.Button
+	dialBtn      *widget.Button
+	dials        *fyne.Container // calls placed to phones, above the people
 	people       *fyne.Container
 	lobby        *fyne.Container
 	lobbyTab     *container.TabItem
@@ -235,6 +238,7 @@ func (v *meetingArea) buildJoined() {
 			}
 		}, v.s.win)
 	})
+	v.dialBtn = widget.NewButtonWithIcon("Call a phone", theme.ContentAddIcon(), v.askDial)
 	leave := widget.NewButtonWithIcon("Leave", theme.LogoutIcon(), v.leave)
 	leave.Importance = widget.DangerImportance
 	v.micBtn = widget.NewButtonWithIcon("Mute", theme.VolumeUpIcon(), func() { v.toggle(protocol.Microphone) })
@@ -243,12 +247,13 @@ func (v *meetingArea) buildJoined() {
 		v.media.toggleLayout()
 		v.renderControls()
 	})
-	buttons := container.NewHBox(v.micBtn, v.cameraBtn, v.layoutBtn, copyLink, v.lockBtn, v.endBtn, leave)
+	buttons := container.NewHBox(v.micBtn, v.cameraBtn, v.layoutBtn, copyLink, v.dialBtn, v.lockBtn, v.endBtn, leave)
 	bar := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), buttons, layout.NewSpacer()),
 		container.NewVBox(v.title, v.details))
 
 	v.media = newStage(v)
 	v.people = container.NewVBox()
+	v.dials = container.NewVBox()
 	v.lobby = container.NewVBox()
 	v.chat = container.NewVBox()
 	v.chatBox = container.NewVScroll(v.chat)
@@ -262,7 +267,7 @@ func (v *meetingArea) buildJoined() {
 	compose := container.NewVBox(container.NewHBox(widget.NewLabel("To"), v.chatTo),
 		container.NewBorder(nil, nil, nil, send, v.chatEntry))
 	chatTab := container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), container.NewBorder(nil, compose, nil, nil, v.chatBox))
-	peopleTab := container.NewTabItemWithIcon("People", theme.AccountIcon(), container.NewVScroll(v.people))
+	peopleTab := container.NewTabItemWithIcon("People", theme.AccountIcon(), container.NewVScroll(container.NewVBox(v.dials, v.people)))
 	v.lobbyTab = container.NewTabItemWithIcon("Lobby", theme.HistoryIcon(), container.NewVScroll(v.lobby))
 	v.sideTabs = container.NewAppTabs(peopleTab, chatTab)
 
@@ -276,10 +281,69 @@ func (v *meetingArea) buildJoined() {
 	m.Participants.AddListener(binding.NewDataListener(v.renderPeople))
 	m.Lobby.AddListener(binding.NewDataListener(v.renderLobby))
 	m.Chat.AddListener(binding.NewDataListener(v.renderChat))
+	m.Dials.AddListener(binding.NewDataListener(v.renderDials))
 	m.Speaker.AddListener(binding.NewDataListener(func() {
 		speaker, _ := m.Speaker.Get()
 		v.media.setSpeaker(speaker)
 	}))
+}
+
+// dialStateText says how a placed call goes.
+var dialStateText = map[string]string{
+	"calling":              "Calling…",
+	protocol.DialRinging:   "Ringing…",
+	protocol.DialAnswered:  "In the meeting",
+	protocol.DialBusy:      "Busy",
+	protocol.DialNoAnswer:  "No answer",
+	protocol.DialDeclined:  "Declined",
+	protocol.DialFailed:    "Call failed",
+	protocol.DialCancelled: "Hung up",
+	protocol.DialEnded:     "Call ended",
+}
+
+// askDial asks a moderator whom to call into the meeting.
+func (v *meetingArea) askDial() {
+	target := widget.NewEntry()
+	target.SetPlaceHolder("alice, sip:room@192.168.1.61 or +49 30 1234")
+	target.Validator = func(text string) error {
+		if strings.TrimSpace(text) == "" {
+			return errors.New("enter a login, a SIP address or a number")
+		}
+		return nil
+	}
+	form := dialog.NewForm("Call a phone into the meeting", "Call", "Cancel",
+		[]*widget.FormItem{widget.NewFormItem("Phone", target)}, func(ok bool) {
+			if ok {
+				text := strings.TrimSpace(target.Text)
+				v.act(func(ctx context.Context) error { return v.model.Dial(ctx, text) })
+			}
+		}, v.s.win)
+	form.Resize(fyne.NewSize(440, 0))
+	form.Show()
+	v.s.win.Canvas().Focus(target)
+}
+
+// renderDials shows the calls placed from here, with a way to hang up.
+func (v *meetingArea) renderDials() {
+	calls, _ := v.model.Dials.Get()
+	v.dials.RemoveAll()
+	for _, call := range calls {
+		text := call.Target + " — " + dialStateText[call.State]
+		if call.Reason != "" {
+			text += " (" + call.Reason + ")"
+		}
+		row := container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), nil, widget.NewLabel(text))
+		if !call.Final() {
+			hangUp := widget.NewButtonWithIcon("Hang up", theme.CancelIcon(), func() {
+				v.act(func(ctx context.Context) error { return v.model.HangUp(ctx, call.Call) })
+			})
+			row = container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), hangUp, widget.NewLabel(text))
+		}
+		v.dials.Add(row)
+	}
+	if len(calls) > 0 {
+		v.dials.Add(widget.NewSeparator())
+	}
 }
 
 // act runs a moderation request, telling about a refusal.
@@ -312,7 +376,7 @@ func (v *meetingArea) renderConference() {
 	} else {
 		v.lockBtn.SetText("Lock")
 	}
-	for _, b := range []*widget.Button{v.lockBtn, v.endBtn} {
+	for _, b := range []*widget.Button{v.lockBtn, v.endBtn, v.dialBtn} {
 		if moderator {
 			b.Show()
 		} else {
@@ -369,6 +433,9 @@ func personState(p protocol.Participant) string {
 	}
 	if p.Kind == "guest" {
 		text = joinNonEmpty(text, "Guest")
+	}
+	if p.Kind == "sip" {
+		text = joinNonEmpty(text, strings.TrimSpace("Phone "+p.Number))
 	}
 	switch {
 	case p.Muted.Microphone && p.Muted.Camera:
