@@ -222,6 +222,12 @@ func (h *Host) start(ctx context.Context, dir string, opts Options) error {
 		Conferences: h.conferences, Signal: h.signal, ICEServers: h.testICEServers, SelfTest: h.media.selfTest,
 		Health: h.health, Stats: h.stats.stats, Metrics: h.metrics, ServerID: h.core.serverID, Version: Version, Pages: assets.Web(), Logger: h.logger,
 		GatewayToken: h.gatewayToken,
+		Phones: func() api.PhoneDialer {
+			if gateway := h.sip.current(); gateway != nil {
+				return gateway
+			}
+			return nil // not a nil *sip.Server in an interface
+		},
 	})
 	h.overrides = opts
 	h.web = web.New(handler, h.certs.GetCertificate, h.ports, h.logger)

@@ -43,8 +43,16 @@ type sipService struct {
 	certificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	logger      *slog.Logger
 
-	mu   sync.Mutex
-	port int
+	mu      sync.Mutex
+	port    int
+	running *sip.Server
+}
+
+// current is the running gateway, nil while there is none.
+func (s *sipService) current() *sip.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running
 }
 
 func (s *sipService) Name() string { return "sip" }
@@ -84,11 +92,11 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 		return err
 	}
 	s.mu.Lock()
-	s.port = port
+	s.port, s.running = port, gateway
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.port = 0
+		s.port, s.running = 0, nil
 		s.mu.Unlock()
 	}()
 	s.setDialer(gatewayDialer{gateway})

@@ -695,3 +695,61 @@ func TestSoftphoneWithSRTP(t *testing.T) {
 		t.Errorf("the phone heard level %.0f, want the entering prompt", level)
 	}
 }
+
+// TestCallAPhoneThroughTheAPI: POST /api/v1/conferences/{cid}/calls calls
+// a SIP address (a SIPp phone), GET shows it answered, DELETE hangs up.
+func TestCallAPhoneThroughTheAPI(t *testing.T) {
+	sippPath := testenv.RequireTool(t, "sipp", "sip-tester")
+	phonePort := freeUDPPort(t)
+	phone := exec.Command(sippPath, "-sf", filepath.Join("testdata", "sip", "answer.xml"), "-i", "127.0.0.1", "-p", strconv.Itoa(phonePort),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)), "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error")
+	var phoneOutput testenv.OutputBuffer
+	phone.Stdout, phone.Stderr = &phoneOutput, &phoneOutput
+	if err := phone.Start(); err != nil {
+		t.Fatal(err)
+	}
+	phoneDone := make(chan error, 1)
+	go func() { phoneDone <- phone.Wait() }()
+	t.Cleanup(func() { _ = phone.Process.Kill() })
+
+	_, owner, c, _ := sipServer(t, map[string]any{"name": "Scripted", "lobby": "everyone"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	path := "/api/v1/conferences/" + c.CID + "/calls"
+	if err := owner.Do(ctx, http.MethodPost, path, map[string]string{"target": "12\x00"}, nil); client.StatusOf(err) != http.StatusBadRequest {
+		t.Errorf("a target with a control character: %v, want 400", err)
+	}
+	if err := owner.Do(ctx, http.MethodPost, path, map[string]string{"target": "nobody"}, nil); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("a login without a phone: %v, want 404", err)
+	}
+	var placed struct{ Call string }
+	if err := owner.Do(ctx, http.MethodPost, path, map[string]string{"target": "sip:room@127.0.0.1:" + strconv.Itoa(phonePort)}, &placed); err != nil {
+		t.Fatal(err)
+	}
+	type callState struct{ Call, Target, State string }
+	stateOf := func() string {
+		var list struct{ Calls []callState }
+		if err := owner.Do(ctx, http.MethodGet, path, nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range list.Calls {
+			if call.Call == placed.Call {
+				return call.State
+			}
+		}
+		return ""
+	}
+	waitFor(t, "the phone to answer", 20*time.Second, func() bool { return stateOf() == protocol.DialAnswered })
+	if err := owner.Do(ctx, http.MethodDelete, path+"/"+placed.Call, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the call to end", 20*time.Second, func() bool { return stateOf() == protocol.DialEnded })
+	select {
+	case err := <-phoneDone:
+		if err != nil {
+			t.Fatalf("the phone (SIPp): %v\n%s", err, lastLines(phoneOutput.String(), 30))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the phone never saw the hang-up:\n%s", lastLines(phoneOutput.String(), 30))
+	}
+}

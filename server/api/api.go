@@ -64,6 +64,9 @@ type Config struct {
 	// ErrSelfTestUnavailable for its errors. Nil: media tests are
 	// unavailable.
 	SelfTest func(offer, transport string) (answer string, err error)
+	// Phones returns the SIP gateway that places calls to phones, nil
+	// while it does not run; nil: never.
+	Phones func() PhoneDialer
 	// GatewayToken is the bearer token of this process's SIP gateway,
 	// whose signalling connections may bring in telephone callers
 	// (protocol.Phone); empty: none.
@@ -78,6 +81,8 @@ type API struct {
 
 	deniedMu   sync.Mutex
 	deniedLast map[string]time.Time // source -> last access_denied event, to bound the log
+
+	calls placedCalls // calls to phones placed through the API
 }
 
 // New builds the API.
@@ -157,6 +162,9 @@ func (a *API) routes() {
 	a.handle("PATCH /api/v1/conferences/{cid}", signedIn, a.updateConference)
 	a.handle("DELETE /api/v1/conferences/{cid}", signedIn, a.deleteConference)
 	a.handle("POST /api/v1/conferences/{cid}/end", signedIn, a.endConference)
+	a.handle("POST /api/v1/conferences/{cid}/calls", signedIn, a.placeCall)
+	a.handle("GET /api/v1/conferences/{cid}/calls", signedIn, a.listCalls)
+	a.handle("DELETE /api/v1/conferences/{cid}/calls/{call}", signedIn, a.hangUpCall)
 	a.handle("GET /api/v1/conferences/{cid}/join-info", public, a.joinInfo)
 	a.handle("GET /api/v1/conferences/{cid}/chat", signedIn, a.conferenceChat)
 

@@ -3,6 +3,7 @@ package conference
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parleyhq/parley/server/accounts"
+	"github.com/parleyhq/parley/server/eventlog"
 	"github.com/parleyhq/parley/server/problem"
 	"github.com/parleyhq/parley/server/protocol"
 	"github.com/parleyhq/parley/server/settings"
@@ -255,4 +257,20 @@ func (s *Service) Counts() Counts {
 		room.mu.Unlock()
 	}
 	return counts
+}
+
+// Dialing checks that actor may call phones into conference cid through
+// the API (its owner, or an administrator) and records that they do.
+func (s *Service) Dialing(ctx context.Context, actor accounts.User, source, cid, target string) error {
+	c, err := s.Get(ctx, cid)
+	if err != nil {
+		return err
+	}
+	if !CanManage(actor, c) {
+		return problem.New(problem.Forbidden, "only the conference's owner or an administrator may call phones into it")
+	}
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		return eventlog.Append(ctx, tx, eventlog.Entry{Kind: eventlog.ConferenceDialed,
+			Actor: eventlog.Actor{UserID: actor.ID, Source: source}, Subject: "conference " + cid, Details: map[string]any{"target": target}})
+	})
 }

@@ -561,8 +561,12 @@ func (m *AllowUnmute) validate() error {
 
 func (m *Remove) validate() error { return checkID("participant", m.Participant) }
 
-func (m *Dial) validate() error {
-	if m.Target == "" || len(m.Target) > MaxPhoneNumber || !utf8.ValidString(m.Target) || strings.ContainsFunc(m.Target, unicode.IsControl) {
+func (m *Dial) validate() error { return CheckDialTarget(m.Target) }
+
+// CheckDialTarget checks what a moderator asks to dial: a login, a SIP
+// address or a number, printable and not too long.
+func CheckDialTarget(target string) error {
+	if target == "" || len(target) > MaxPhoneNumber || !utf8.ValidString(target) || strings.ContainsFunc(target, unicode.IsControl) {
 		return invalid("target", "dial a user's login, a SIP address or a number (1 to %d characters)", MaxPhoneNumber)
 	}
 	return nil
