@@ -18,7 +18,6 @@ import (
 	"github.com/pion/srtp/v3"
 
 	"github.com/parleyhq/parley/assets"
-	"github.com/parleyhq/parley/media/g711"
 	"github.com/parleyhq/parley/media/resample"
 )
 
@@ -31,24 +30,6 @@ const (
 	maxPacket      = 1500
 )
 
-// Codecs a call can use, by SDP name, with their static payload types
-// (RFC 3551).
-var codecs = map[string]struct {
-	law         g711.Codec
-	payloadType uint8
-	rate        int
-}{
-	"PCMU": {g711.Ulaw, 0, 8000},
-	"PCMA": {g711.Alaw, 8, 8000},
-}
-
-// Supported reports whether a call can use a codec (by SDP name) and its
-// static payload type.
-func Supported(name string) (payloadType uint8, ok bool) {
-	c, ok := codecs[strings.ToUpper(name)]
-	return c.payloadType, ok
-}
-
 // Config is what the SIP dialogue agreed for a call.
 type Config struct {
 	// Conn is the call's own RTP socket; the Call closes it.
@@ -56,7 +37,7 @@ type Config struct {
 	// Remote is where the SDP says the phone receives; the source of the
 	// phone's first packet replaces it (symmetric RTP).
 	Remote      netip.AddrPort
-	Codec       string // PCMU or PCMA
+	Codec       string // PCMU, PCMA or opus
 	PayloadType uint8
 	// DTMFPayloadType is the payload type of RFC 4733 telephone-events,
 	// or 0 when the phone offered none.
@@ -116,9 +97,20 @@ type Stats struct {
 // negotiated is what the SDP exchange settled; a re-INVITE or the answer
 // to a call placed by the gateway may change it.
 type negotiated struct {
-	law         g711.Codec
+	codec       string
+	encoder     encoder // the send goroutine's
+	decoder     decoder // the receive goroutine's
 	payloadType uint8
 	dtmf        uint8 // 0: none
+}
+
+// newNegotiated makes the codec state of a negotiation.
+func newNegotiated(codec string, payloadType, dtmf uint8) (*negotiated, error) {
+	enc, dec, err := newCodec(codec)
+	if err != nil {
+		return nil, err
+	}
+	return &negotiated{codec: strings.ToUpper(codec), encoder: enc, decoder: dec, payloadType: payloadType, dtmf: dtmf}, nil
 }
 
 // Call is the media of one telephone call, from Start to Close.
@@ -141,7 +133,6 @@ type Call struct {
 	promptDone chan struct{} // closed when prompt has played
 	ear        func([]int16) // fills 48 kHz samples with what the phone hears; nil: silence
 	mouth      func([]int16) // takes the phone's audio at 48 kHz; nil: dropped
-	down, up   *resample.Resampler
 
 	ssrc      uint32
 	sequence  uint16
@@ -157,9 +148,9 @@ type Call struct {
 // Start begins a call's media: the phone hears silence until Play or a
 // bridge gives it something else.
 func Start(cfg Config) (*Call, error) {
-	codec, ok := codecs[strings.ToUpper(cfg.Codec)]
-	if !ok {
-		return nil, fmt.Errorf("call codec %q: only PCMU and PCMA", cfg.Codec)
+	media, err := newNegotiated(cfg.Codec, cfg.PayloadType, cfg.DTMFPayloadType)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Conn == nil {
 		return nil, errors.New("a call needs its RTP socket")
@@ -167,26 +158,17 @@ func Start(cfg Config) (*Call, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	factor := conferenceRate / codec.rate
-	down, err := resample.Down(factor)
-	if err != nil {
-		return nil, err
-	}
-	up, err := resample.Up(factor)
-	if err != nil {
-		return nil, err
-	}
 	var random [10]byte
 	_, _ = rand.Read(random[:])
 	c := &Call{cfg: cfg, logger: cfg.Logger, digits: make(chan byte, 32),
-		down: down, up: up, ssrc: binary.BigEndian.Uint32(random[:4]), sequence: binary.BigEndian.Uint16(random[4:6]),
+		ssrc: binary.BigEndian.Uint32(random[:4]), sequence: binary.BigEndian.Uint16(random[4:6]),
 		timestamp: binary.BigEndian.Uint32(random[6:]), closed: make(chan struct{})}
 	if cfg.SRTP != nil {
 		if c.encrypt, c.decrypt, err = srtpContexts(cfg.SRTP); err != nil {
 			return nil, err
 		}
 	}
-	c.media.Store(&negotiated{law: codec.law, payloadType: cfg.PayloadType, dtmf: cfg.DTMFPayloadType})
+	c.media.Store(media)
 	remote := cfg.Remote
 	c.remote.Store(&remote)
 	c.wg.Add(2)
@@ -200,11 +182,17 @@ func Start(cfg Config) (*Call, error) {
 // phone keep deciding the address (symmetric RTP). A remote of zero (or
 // 0.0.0.0) holds the call: nothing is sent until a real one comes.
 func (c *Call) Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfPayloadType uint8) error {
-	known, ok := codecs[strings.ToUpper(codec)]
-	if !ok {
-		return fmt.Errorf("call codec %q: only PCMU and PCMA", codec)
+	if current := c.media.Load(); current.codec == strings.ToUpper(codec) {
+		// The same codec: keep its state (the encoder is the send
+		// goroutine's), change only the payload types.
+		c.media.Store(&negotiated{codec: current.codec, encoder: current.encoder, decoder: current.decoder, payloadType: payloadType, dtmf: dtmfPayloadType})
+	} else {
+		media, err := newNegotiated(codec, payloadType, dtmfPayloadType)
+		if err != nil {
+			return err
+		}
+		c.media.Store(media)
 	}
-	c.media.Store(&negotiated{law: known.law, payloadType: payloadType, dtmf: dtmfPayloadType})
 	held := !remote.IsValid() || remote.Addr().IsUnspecified() || remote.Port() == 0
 	c.held.Store(held)
 	if !held && !c.latched.Load() {
@@ -299,7 +287,6 @@ func (c *Call) send() {
 	ticker := time.NewTicker(frameDuration)
 	defer ticker.Stop()
 	frame := make([]int16, frameSamples)
-	var narrow []int16
 	packet := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: c.ssrc, Marker: true}}
 	buf, sealed := make([]byte, maxPacket), make([]byte, maxPacket)
 	for {
@@ -309,12 +296,16 @@ func (c *Call) send() {
 		case <-ticker.C:
 		}
 		c.nextFrame(frame)
-		narrow = c.down.Process(narrow[:0], frame)
 		media := c.media.Load()
 		packet.PayloadType, packet.SequenceNumber, packet.Timestamp = media.payloadType, c.sequence, c.timestamp
-		packet.Payload = media.law.Encode(packet.Payload[:0], narrow)
+		payload, err := media.encoder.encode(packet.Payload[:0], frame)
+		if err != nil {
+			c.logger.Error("encode for the phone", slog.Any("error", err))
+			continue
+		}
+		packet.Payload = payload
 		c.sequence++
-		c.timestamp += uint32(len(narrow))
+		c.timestamp += media.encoder.ticks()
 		n, err := packet.MarshalTo(buf)
 		packet.Marker = false
 		if err != nil {
@@ -372,7 +363,7 @@ func (c *Call) receive() {
 		lastKeyTime     uint32
 		haveKey         bool
 		lastKeyEnded    bool
-		narrow, wide    []int16
+		wide            []int16
 		expectedAddress = *c.remote.Load()
 	)
 	for {
@@ -443,8 +434,10 @@ func (c *Call) receive() {
 				continue
 			}
 			lastSequence, haveSequence = packet.SequenceNumber, true
-			narrow = media.law.Decode(narrow[:0], packet.Payload)
-			wide = c.up.Process(wide[:0], narrow)
+			if wide, err = media.decoder.decode(wide[:0], packet.Payload); err != nil {
+				c.stats.dropped.Add(1)
+				continue
+			}
 			c.mu.Lock()
 			mouth := c.mouth
 			c.mu.Unlock()

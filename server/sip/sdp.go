@@ -67,11 +67,15 @@ func readCrypto(media *sdp.MediaDescription) (*sdes, bool) {
 	return best, best != nil
 }
 
-// Codecs the gateway answers with, when the phone offers them.
-var answerable = map[string]bool{"PCMU": true, "PCMA": true}
+// Codecs the gateway answers with, when the phone offers them, and their
+// RTP clocks.
+var (
+	answerable = map[rtpmap]bool{{"PCMU", 8000}: true, {"PCMA", 8000}: true, {"OPUS", 48000}: true}
+	clockRate  = map[string]int{"PCMU": 8000, "PCMA": 8000, "OPUS": 48000}
+)
 
 // errNoCommonCodec is answered 488 Not Acceptable Here.
-var errNoCommonCodec = errors.New("the offer has no codec Parley speaks (PCMU, PCMA)")
+var errNoCommonCodec = errors.New("the offer has no codec Parley speaks (PCMU, PCMA, opus)")
 
 // readOffer picks the audio stream and codec of an SDP offer.
 func readOffer(body []byte) (offer, error) {
@@ -106,28 +110,30 @@ func readOffer(body []byte) (offer, error) {
 			return offer{}, fmt.Errorf("SDP: connection address %q is not an IP address", connection.Address.Address)
 		}
 		o := offer{remote: netip.AddrPortFrom(addr.Unmap(), uint16(media.MediaName.Port.Value)), hold: addr.IsUnspecified(), srtp: keys}
+		events := map[int]uint8{} // telephone-event payload types by clock rate
 		for _, attr := range append(desc.Attributes, media.Attributes...) {
 			if attr.Key == "sendonly" || attr.Key == "inactive" {
 				o.hold = true
 			}
 		}
-		names := rtpmaps(media)
+		formats := rtpmaps(media)
 		for _, format := range media.MediaName.Formats {
 			pt, err := strconv.Atoi(format)
 			if err != nil || pt < 0 || pt > 127 {
 				continue
 			}
-			name := names[pt]
-			if name == "" { // static payload types need no rtpmap
-				name = map[int]string{0: "PCMU", 8: "PCMA"}[pt]
+			f, mapped := formats[pt]
+			if !mapped { // static payload types need no rtpmap
+				f = map[int]rtpmap{0: {"PCMU", 8000}, 8: {"PCMA", 8000}}[pt]
 			}
-			switch {
-			case strings.EqualFold(name, "telephone-event"):
-				o.dtmfPayloadType = uint8(pt)
-			case answerable[strings.ToUpper(name)] && o.codec == "":
-				o.codec, o.payloadType = strings.ToUpper(name), uint8(pt)
+			if f.name == "TELEPHONE-EVENT" {
+				events[f.rate] = uint8(pt)
+			} else if answerable[f] && o.codec == "" {
+				o.codec, o.payloadType = f.name, uint8(pt)
 			}
 		}
+		// Keys must tick with the voice's clock (RFC 4733).
+		o.dtmfPayloadType = events[clockRate[o.codec]]
 		if o.codec == "" {
 			return offer{}, errNoCommonCodec
 		}
@@ -136,10 +142,16 @@ func readOffer(body []byte) (offer, error) {
 	return offer{}, errNoCommonCodec
 }
 
-// rtpmaps reads a=rtpmap:<pt> <name>/<rate> lines (8 kHz ones only: the
-// codecs answered here are all narrowband).
-func rtpmaps(media *sdp.MediaDescription) map[int]string {
-	names := map[int]string{}
+// rtpmap is a payload type's encoding: its name (upper case) and clock
+// rate.
+type rtpmap struct {
+	name string
+	rate int
+}
+
+// rtpmaps reads the a=rtpmap:<pt> <name>/<rate>[/<channels>] lines.
+func rtpmaps(media *sdp.MediaDescription) map[int]rtpmap {
+	formats := map[int]rtpmap{}
 	for _, attr := range media.Attributes {
 		if attr.Key != "rtpmap" {
 			continue
@@ -149,13 +161,17 @@ func rtpmaps(media *sdp.MediaDescription) map[int]string {
 		if !ok || err != nil {
 			continue
 		}
-		name, rate, _ := strings.Cut(encoding, "/")
-		if rate != "" && !strings.HasPrefix(rate, "8000") {
+		parts := strings.Split(encoding, "/")
+		if len(parts) < 2 {
 			continue
 		}
-		names[pt] = name
+		rate, err := strconv.Atoi(parts[1])
+		if err != nil {
+			continue
+		}
+		formats[pt] = rtpmap{strings.ToUpper(parts[0]), rate}
 	}
-	return names
+	return formats
 }
 
 // payload is one audio format of an SDP media line.
@@ -187,12 +203,17 @@ func describe(local netip.Addr, port int, formats []payload, dtmf uint8, session
 	var attributes []sdp.Attribute
 	for _, f := range formats {
 		names = append(names, strconv.Itoa(int(f.payloadType)))
-		attributes = append(attributes, sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d %s/8000", f.payloadType, f.codec)})
+		if f.codec == "OPUS" {
+			attributes = append(attributes, sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d opus/48000/2", f.payloadType)},
+				sdp.Attribute{Key: "fmtp", Value: fmt.Sprintf("%d useinbandfec=1; stereo=0; sprop-stereo=0", f.payloadType)})
+		} else {
+			attributes = append(attributes, sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d %s/%d", f.payloadType, f.codec, clockRate[f.codec])})
+		}
 	}
-	if dtmf != 0 {
+	if dtmf != 0 && len(formats) > 0 {
 		names = append(names, strconv.Itoa(int(dtmf)))
 		attributes = append(attributes,
-			sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d telephone-event/8000", dtmf)},
+			sdp.Attribute{Key: "rtpmap", Value: fmt.Sprintf("%d telephone-event/%d", dtmf, clockRate[formats[0].codec])},
 			sdp.Attribute{Key: "fmtp", Value: fmt.Sprintf("%d 0-16", dtmf)})
 	}
 	attributes = append(attributes, sdp.Attribute{Key: "ptime", Value: "20"}, sdp.Attribute{Key: "sendrecv"})
