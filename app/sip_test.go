@@ -791,3 +791,41 @@ func TestSoftphoneWithOpus(t *testing.T) {
 		t.Errorf("the phone heard level %.0f, want the entering prompt", level)
 	}
 }
+
+// TestSoftphoneWithG722: a softphone that offers Opus gets Opus (wideband,
+// no G.711 on the way), both ways.
+func TestSoftphoneWithG722(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "HD voice", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ears := newLoudness()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true, Sink: ears})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	server := "127.0.0.1:" + strconv.Itoa(sipPort)
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;audio_codecs=G722/16000/1"), 440, "module g722.so")
+	phone.Command("dial", "sip:"+c.CID+"@"+server)
+	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+	var phoneID string
+	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
+		p, joined, _ := phoneIn(host)
+		phoneID = p.ID
+		return joined
+	})
+	waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
+	time.Sleep(3 * time.Second) // the entering prompt, for the phone to hear
+	phone.Command("hangup", "")
+	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
+	if !strings.Contains(phone.Output(), "Set audio decoder: G722") {
+		t.Errorf("the call did not use G.722:\n%s", phone.Output())
+	}
+	recordings := phone.Recordings()
+	if len(recordings) == 0 {
+		t.Fatal("baresip recorded nothing it heard")
+	}
+	if level := wavTailRMS(t, recordings[0], 100); level < 100 {
+		t.Errorf("the phone heard level %.0f, want the entering prompt", level)
+	}
+}

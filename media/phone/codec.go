@@ -7,6 +7,7 @@ import (
 	"gopkg.in/hraban/opus.v2"
 
 	"github.com/parleyhq/parley/media/g711"
+	"github.com/parleyhq/parley/media/g722"
 	"github.com/parleyhq/parley/media/resample"
 )
 
@@ -29,6 +30,7 @@ type (
 const (
 	PCMU = "PCMU"
 	PCMA = "PCMA"
+	G722 = "G722"
 	Opus = "OPUS"
 )
 
@@ -36,7 +38,7 @@ const (
 // case).
 func Supported(name string) bool {
 	switch strings.ToUpper(name) {
-	case PCMU, PCMA, Opus:
+	case PCMU, PCMA, G722, Opus:
 		return true
 	}
 	return false
@@ -59,6 +61,16 @@ func newCodec(name string) (encoder, decoder, error) {
 			return nil, nil, err
 		}
 		return &g711Encoder{law: law, down: down}, &g711Decoder{law: law, up: up}, nil
+	case G722:
+		down, err := resample.Down(conferenceRate / g722.SampleRate)
+		if err != nil {
+			return nil, nil, err
+		}
+		up, err := resample.Up(conferenceRate / g722.SampleRate)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &g722Encoder{enc: g722.NewEncoder(), down: down}, &g722Decoder{dec: g722.NewDecoder(), up: up}, nil
 	case Opus:
 		enc, err := opus.NewEncoder(conferenceRate, 1, opus.AppVoIP)
 		if err != nil {
@@ -73,7 +85,7 @@ func newCodec(name string) (encoder, decoder, error) {
 		}
 		return &opusEncoder{enc: enc}, &opusDecoder{dec: dec, pcm: make([]int16, conferenceRate*120/1000)}, nil
 	}
-	return nil, nil, fmt.Errorf("call codec %q: only PCMU, PCMA and opus", name)
+	return nil, nil, fmt.Errorf("call codec %q: only PCMU, PCMA, G722 and opus", name)
 }
 
 // G.711: 8 kHz, one byte a sample.
@@ -99,6 +111,32 @@ type g711Decoder struct {
 func (d *g711Decoder) decode(dst []int16, payload []byte) ([]int16, error) {
 	d.narrow = d.law.Decode(d.narrow[:0], payload)
 	return d.up.Process(dst, d.narrow), nil
+}
+
+// G.722: 16 kHz, one byte per two samples; its RTP clock is 8 kHz all
+// the same (RFC 3551).
+type g722Encoder struct {
+	enc  *g722.Encoder
+	down *resample.Resampler
+	wide []int16
+}
+
+func (e *g722Encoder) encode(dst []byte, frame []int16) ([]byte, error) {
+	e.wide = e.down.Process(e.wide[:0], frame)
+	return e.enc.Encode(dst, e.wide), nil
+}
+
+func (e *g722Encoder) ticks() uint32 { return 8000 / 50 }
+
+type g722Decoder struct {
+	dec  *g722.Decoder
+	up   *resample.Resampler
+	wide []int16
+}
+
+func (d *g722Decoder) decode(dst []int16, payload []byte) ([]int16, error) {
+	d.wide = d.dec.Decode(d.wide[:0], payload)
+	return d.up.Process(dst, d.wide), nil
 }
 
 // Opus (RFC 7587): 48 kHz already; sent mono.

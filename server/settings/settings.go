@@ -120,7 +120,8 @@ type Trunk struct {
 	// InternationalPrefix replaces a leading "+" of numbers ("00", "011");
 	// "" keeps the "+".
 	InternationalPrefix string `json:"international_prefix"`
-	// Codecs are the ones offered to it (PCMU, PCMA); empty: all.
+	// Codecs are the ones offered to it, in order (G722, PCMU, PCMA);
+	// empty: all three.
 	Codecs []string `json:"codecs"`
 	// Default: numbers are called through this trunk.
 	Default bool `json:"default"`
@@ -362,8 +363,8 @@ func (t Trunk) validate(key string) error {
 		return invalid(key+".international_prefix", "up to 8 digits, such as 00")
 	}
 	for _, codec := range t.Codecs {
-		if codec != "PCMU" && codec != "PCMA" {
-			return invalid(key+".codecs", "%q is not a codec the gateway speaks (PCMU, PCMA)", codec)
+		if codec != "PCMU" && codec != "PCMA" && codec != "G722" {
+			return invalid(key+".codecs", "%q is not a codec the gateway offers (G722, PCMU, PCMA)", codec)
 		}
 	}
 	return nil

@@ -70,12 +70,12 @@ func readCrypto(media *sdp.MediaDescription) (*sdes, bool) {
 // Codecs the gateway answers with, when the phone offers them, and their
 // RTP clocks.
 var (
-	answerable = map[rtpmap]bool{{"PCMU", 8000}: true, {"PCMA", 8000}: true, {"OPUS", 48000}: true}
-	clockRate  = map[string]int{"PCMU": 8000, "PCMA": 8000, "OPUS": 48000}
+	answerable = map[rtpmap]bool{{"PCMU", 8000}: true, {"PCMA", 8000}: true, {"G722", 8000}: true, {"OPUS", 48000}: true}
+	clockRate  = map[string]int{"PCMU": 8000, "PCMA": 8000, "G722": 8000, "OPUS": 48000}
 )
 
 // errNoCommonCodec is answered 488 Not Acceptable Here.
-var errNoCommonCodec = errors.New("the offer has no codec Parley speaks (PCMU, PCMA, opus)")
+var errNoCommonCodec = errors.New("the offer has no codec Parley speaks (PCMU, PCMA, G722, opus)")
 
 // readOffer picks the audio stream and codec of an SDP offer.
 func readOffer(body []byte) (offer, error) {
@@ -124,7 +124,7 @@ func readOffer(body []byte) (offer, error) {
 			}
 			f, mapped := formats[pt]
 			if !mapped { // static payload types need no rtpmap
-				f = map[int]rtpmap{0: {"PCMU", 8000}, 8: {"PCMA", 8000}}[pt]
+				f = map[int]rtpmap{0: {"PCMU", 8000}, 8: {"PCMA", 8000}, 9: {"G722", 8000}}[pt]
 			}
 			if f.name == "TELEPHONE-EVENT" {
 				events[f.rate] = uint8(pt)
@@ -182,7 +182,7 @@ type payload struct {
 
 // staticPayloadTypes are the RTP payload types of RFC 3551 for the codecs
 // the gateway offers.
-var staticPayloadTypes = map[string]uint8{"PCMU": 0, "PCMA": 8}
+var staticPayloadTypes = map[string]uint8{"PCMU": 0, "PCMA": 8, "G722": 9}
 
 // answer is the SDP of the gateway's side of a call it answers: the one
 // codec it chose from the offer, and keys if the phone offered them.

@@ -40,20 +40,20 @@ func TestOfferPicksTheFirstCodecWeSpeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.codec != "PCMA" || o.payloadType != 8 || o.dtmfPayloadType != 101 || o.remote != netip.MustParseAddrPort("192.0.2.7:5000") {
+	if o.codec != "G722" || o.payloadType != 9 || o.dtmfPayloadType != 101 || o.remote != netip.MustParseAddrPort("192.0.2.7:5000") {
 		t.Errorf("offer read as %+v", o)
 	}
 	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 42, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"c=IN IP4 192.0.2.1", "m=audio 50010 RTP/AVP 8 101", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000"} {
+	for _, want := range []string{"c=IN IP4 192.0.2.1", "m=audio 50010 RTP/AVP 9 101", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("answer lacks %q:\n%s", want, body)
 		}
 	}
-	if _, err := readOffer([]byte(strings.ReplaceAll(phoneOffer, "9 8 0 101", "9 101"))); err != errNoCommonCodec {
-		t.Errorf("an offer of G.722 only: %v, want errNoCommonCodec", err)
+	if _, err := readOffer([]byte(strings.ReplaceAll(phoneOffer, "9 8 0 101", "18 101"))); err != errNoCommonCodec {
+		t.Errorf("an offer of G.729 only: %v, want errNoCommonCodec", err)
 	}
 }
 

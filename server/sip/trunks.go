@@ -180,5 +180,5 @@ func offerCodecs(d destination) []string {
 	if d.trunk != nil && len(d.trunk.Codecs) > 0 {
 		return d.trunk.Codecs
 	}
-	return []string{"PCMU", "PCMA"}
+	return []string{"G722", "PCMU", "PCMA"}
 }
