@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -47,7 +48,32 @@ func sipServer(t *testing.T, spec map[string]any) (*testenv.Server, *client.Clie
 	if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences", spec, &c); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the SIP gateway", 20*time.Second, func() bool {
+	sipStatus(t, owner, "the SIP gateway", "UDP and TCP port "+strconv.Itoa(sipPort))
+	return s, owner, c, sipPort
+}
+
+// joinAsHost joins the owner to the meeting as a Go participant with a
+// microphone whose remote audio goes to sink (nil: counted only); it
+// leaves when the test ends.
+func joinAsHost(t *testing.T, owner *client.Client, cid string, sink participant.Sink) *participant.Participant {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	host, err := participant.Join(ctx, owner, cid, participant.Options{Audio: true, Loopback: true, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(host.Close)
+	return host
+}
+
+// sipStatus waits until the sip subsystem runs with a note that contains
+// want.
+func sipStatus(t *testing.T, owner *client.Client, what, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitFor(t, what, 30*time.Second, func() bool {
 		var status struct {
 			Subsystems []struct{ Name, State, Reason string } `json:"subsystems"`
 		}
@@ -55,13 +81,12 @@ func sipServer(t *testing.T, spec map[string]any) (*testenv.Server, *client.Clie
 			return false
 		}
 		for _, sub := range status.Subsystems {
-			if sub.Name == "sip" && sub.State == "running" {
+			if sub.Name == "sip" && sub.State == "running" && strings.Contains(sub.Reason, want) {
 				return true
 			}
 		}
 		return false
 	})
-	return s, owner, c, sipPort
 }
 
 // sipp runs a SIPp scenario of testdata/sip against the gateway and
@@ -188,14 +213,8 @@ func phoneIn(p *participant.Participant) (protocol.Participant, bool, bool) {
 // the phone hangs up.
 func TestPhoneDialsInByConferenceID(t *testing.T) {
 	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Phones", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	ears := newLoudness()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true, Sink: ears})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, ears)
 
 	sipp(t, sipPort, "dial-in.xml", "00"+c.CID, "-d", "6000")
 
@@ -261,13 +280,7 @@ func keypadScenario(t *testing.T, keys string, serverHangsUp bool, wait time.Dur
 // the PIN, which the phone types (RFC 4733), and the phone is in.
 func TestPhoneEntersConferenceAndPINByKeypad(t *testing.T) {
 	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Keypad", "cid": "4711", "pin": "2468", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, nil)
 	sipp(t, sipPort, keypadScenario(t, "4711#2468#", false, 16*time.Second), "parley")
 	phone, joined, _ := phoneIn(host)
 	if !joined || phone.Name != "Keypad Phone" {
@@ -279,13 +292,7 @@ func TestPhoneEntersConferenceAndPINByKeypad(t *testing.T) {
 // goodbye and hangs up; nobody joined.
 func TestWrongPINThreeTimesHangsUp(t *testing.T) {
 	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Guarded", "cid": "4711", "pin": "2468", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, nil)
 	sipp(t, sipPort, keypadScenario(t, "4711#1111#1357#9999#", true, 60*time.Second), "parley")
 	if _, joined, _ := phoneIn(host); joined {
 		t.Error("a phone with a wrong PIN joined")
@@ -296,13 +303,7 @@ func TestWrongPINThreeTimesHangsUp(t *testing.T) {
 // INVITE 487, and no phone joins.
 func TestPhoneCancelsBeforeTheAnswer(t *testing.T) {
 	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Ringing", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, nil)
 	sipp(t, sipPort, "cancel.xml", c.CID)
 	time.Sleep(time.Second)
 	if _, joined, _ := phoneIn(host); joined {
@@ -346,11 +347,7 @@ func TestModeratorRemovesPhone(t *testing.T) {
 	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Strict", "lobby": "off"})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, nil)
 	removed := make(chan error, 1)
 	go func() {
 		deadline := time.Now().Add(30 * time.Second)
@@ -378,13 +375,7 @@ func TestModeratorRemovesPhone(t *testing.T) {
 // worth of memory, than before.
 func TestFiftyCallsLeakNothing(t *testing.T) {
 	s, owner, c, sipPort := sipServer(t, map[string]any{"name": "Busy", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, nil)
 	openFiles := func() int {
 		entries, err := os.ReadDir("/proc/" + strconv.Itoa(s.Pid()) + "/fd")
 		if err != nil {
@@ -527,26 +518,60 @@ func count[T comparable](list []T, value T) int {
 	return n
 }
 
+// sippPhone runs a SIPp scenario of testdata/sip as a UAS (a phone or a
+// PBX that is called) on a free port for calls calls; done reports how
+// it ended, output what it said.
+func sippPhone(t *testing.T, scenario string, calls int) (port int, done <-chan error, output *testenv.OutputBuffer) {
+	t.Helper()
+	sippPath := testenv.RequireTool(t, "sipp", "sip-tester")
+	port = freeUDPPort(t)
+	errorsFile := filepath.Join(t.TempDir(), "errors.log")
+	cmd := exec.Command(sippPath, "-sf", filepath.Join("testdata", "sip", scenario), "-i", "127.0.0.1", "-p", strconv.Itoa(port),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)), "-m", strconv.Itoa(calls), "-nostdin", "-trace_err", "-error_file", errorsFile,
+		"-timeout", "90", "-timeout_error")
+	output = &testenv.OutputBuffer{}
+	cmd.Stdout, cmd.Stderr = output, output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			log, _ := os.ReadFile(errorsFile)
+			err = fmt.Errorf("%s (SIPp): %w\n%s\n%s", scenario, err, lastLines(output.String(), 30), log)
+		}
+		ended <- err
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("%s (SIPp) said:\n%s", scenario, lastLines(output.String(), 40))
+		}
+	})
+	return port, ended, output
+}
+
+// waitSipp waits for a SIPp UAS to see its calls through.
+func waitSipp(t *testing.T, done <-chan error, output *testenv.OutputBuffer) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("SIPp did not see its calls through:\n%s", lastLines(output.String(), 30))
+	}
+}
+
 // TestNumbersGoThroughTheDefaultTrunk: with a trunk to a PBX (SIPp) that
 // registers and is the default for numbers, a moderator's call to
 // "+49 30 123" reaches the PBX as 004930123 from the trunk's account after
 // the registration answered the PBX's digest challenge; the answered call
 // joins, and hanging it up sends the PBX a BYE.
 func TestNumbersGoThroughTheDefaultTrunk(t *testing.T) {
-	sippPath := testenv.RequireTool(t, "sipp", "sip-tester")
-	pbxPort := freeUDPPort(t)
-	errors := filepath.Join(t.TempDir(), "errors.log")
-	pbx := exec.Command(sippPath, "-sf", filepath.Join("testdata", "sip", "pbx.xml"), "-i", "127.0.0.1", "-p", strconv.Itoa(pbxPort),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)), "-m", "2", "-nostdin", "-trace_err", "-error_file", errors, "-timeout", "90", "-timeout_error")
-	var pbxOutput testenv.OutputBuffer
-	pbx.Stdout, pbx.Stderr = &pbxOutput, &pbxOutput
-	if err := pbx.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pbxDone := make(chan error, 1)
-	go func() { pbxDone <- pbx.Wait() }()
-	t.Cleanup(func() { _ = pbx.Process.Kill() })
-
+	pbxPort, pbxDone, pbxOutput := sippPhone(t, "pbx.xml", 2)
 	_, owner, c, _ := sipServer(t, map[string]any{"name": "Outbound", "lobby": "off"})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -555,31 +580,9 @@ func TestNumbersGoThroughTheDefaultTrunk(t *testing.T) {
 	if err := owner.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"sip": map[string]any{"trunks": []any{trunk}}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the PBX (SIPp) said:\n%s", lastLines(pbxOutput.String(), 40))
-		}
-	})
-	waitFor(t, "the trunk to register", 30*time.Second, func() bool {
-		var status struct {
-			Subsystems []struct{ Name, State, Reason string } `json:"subsystems"`
-		}
-		if err := owner.Do(ctx, http.MethodGet, "/api/v1/status", nil, &status); err != nil {
-			return false
-		}
-		for _, sub := range status.Subsystems {
-			if sub.Name == "sip" && strings.Contains(sub.Reason, "trunk pbx registered") {
-				return true
-			}
-		}
-		return false
-	})
+	sipStatus(t, owner, "the trunk to register", "trunk pbx registered")
 
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, nil)
 	answer, err := host.Signal().Request(ctx, "dial", &protocol.Dial{Target: "+49 30 123"})
 	if err != nil {
 		t.Fatal(err)
@@ -603,15 +606,7 @@ func TestNumbersGoThroughTheDefaultTrunk(t *testing.T) {
 	if got := states(); !slices.Equal(got, []string{protocol.DialRinging, protocol.DialAnswered, protocol.DialEnded}) {
 		t.Errorf("the call went %v", got)
 	}
-	select {
-	case err := <-pbxDone:
-		if err != nil {
-			log, _ := os.ReadFile(errors)
-			t.Fatalf("the PBX (SIPp): %v\n%s\n%s", err, lastLines(pbxOutput.String(), 30), log)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the PBX did not see its two calls through:\n%s", lastLines(pbxOutput.String(), 30))
-	}
+	waitSipp(t, pbxDone, pbxOutput)
 }
 
 // TestSoftphoneOverTLS: baresip registers and calls over SIP over TLS,
@@ -624,28 +619,11 @@ func TestSoftphoneOverTLS(t *testing.T) {
 	if err := owner.Do(ctx, http.MethodPatch, "/api/v1/settings", map[string]any{"sip": map[string]any{"tls_port": tlsPort}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "SIP over TLS", 20*time.Second, func() bool {
-		var status struct {
-			Subsystems []struct{ Name, State, Reason string } `json:"subsystems"`
-		}
-		if err := owner.Do(ctx, http.MethodGet, "/api/v1/status", nil, &status); err != nil {
-			return false
-		}
-		for _, sub := range status.Subsystems {
-			if sub.Name == "sip" && strings.Contains(sub.Reason, "TLS port "+strconv.Itoa(tlsPort)) {
-				return true
-			}
-		}
-		return false
-	})
+	sipStatus(t, owner, "SIP over TLS", "TLS port "+strconv.Itoa(tlsPort))
 	if err := owner.Do(ctx, http.MethodPut, "/api/v1/me/sip-password", map[string]string{"password": sipPassword}, nil); err != nil {
 		t.Fatal(err)
 	}
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
+	host := joinAsHost(t, owner, c.CID, nil)
 	server := "127.0.0.1:" + strconv.Itoa(tlsPort)
 	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:boss@"+server+";transport=tls>;auth_pass="+sipPassword+";regint=300;audio_codecs=PCMU"), 440,
 		"sip_cafile "+filepath.Join(s.DataDir, "tls", "ca.crt"))
@@ -660,58 +638,10 @@ func TestSoftphoneOverTLS(t *testing.T) {
 	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
 }
 
-// TestSoftphoneWithSRTP: baresip insists on SRTP (SDES keys in RTP/SAVP);
-// the meeting hears the phone, so both ways decrypt.
-func TestSoftphoneWithSRTP(t *testing.T) {
-	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Encrypted", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ears := newLoudness()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true, Sink: ears})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;mediaenc=srtp-mand;audio_codecs=PCMU"), 440, "module srtp.so")
-	phone.Command("dial", "sip:"+c.CID+"@"+server)
-	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
-	var phoneID string
-	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
-		p, joined, _ := phoneIn(host)
-		phoneID = p.ID
-		return joined
-	})
-	waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
-	time.Sleep(3 * time.Second) // the entering prompt, for the phone to hear
-	phone.Command("hangup", "")
-	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
-	// What the phone heard decrypted: the prompt on entering.
-	recordings := phone.Recordings()
-	if len(recordings) == 0 {
-		t.Fatal("baresip recorded nothing it heard")
-	}
-	if level := wavTailRMS(t, recordings[0], 100); level < 100 {
-		t.Errorf("the phone heard level %.0f, want the entering prompt", level)
-	}
-}
-
 // TestCallAPhoneThroughTheAPI: POST /api/v1/conferences/{cid}/calls calls
 // a SIP address (a SIPp phone), GET shows it answered, DELETE hangs up.
 func TestCallAPhoneThroughTheAPI(t *testing.T) {
-	sippPath := testenv.RequireTool(t, "sipp", "sip-tester")
-	phonePort := freeUDPPort(t)
-	phone := exec.Command(sippPath, "-sf", filepath.Join("testdata", "sip", "answer.xml"), "-i", "127.0.0.1", "-p", strconv.Itoa(phonePort),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)), "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error")
-	var phoneOutput testenv.OutputBuffer
-	phone.Stdout, phone.Stderr = &phoneOutput, &phoneOutput
-	if err := phone.Start(); err != nil {
-		t.Fatal(err)
-	}
-	phoneDone := make(chan error, 1)
-	go func() { phoneDone <- phone.Wait() }()
-	t.Cleanup(func() { _ = phone.Process.Kill() })
-
+	phonePort, phoneDone, phoneOutput := sippPhone(t, "answer.xml", 1)
 	_, owner, c, _ := sipServer(t, map[string]any{"name": "Scripted", "lobby": "everyone"})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -744,88 +674,47 @@ func TestCallAPhoneThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the call to end", 20*time.Second, func() bool { return stateOf() == protocol.DialEnded })
-	select {
-	case err := <-phoneDone:
-		if err != nil {
-			t.Fatalf("the phone (SIPp): %v\n%s", err, lastLines(phoneOutput.String(), 30))
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the phone never saw the hang-up:\n%s", lastLines(phoneOutput.String(), 30))
-	}
+	waitSipp(t, phoneDone, phoneOutput)
 }
 
-// TestSoftphoneWithOpus: a softphone that offers Opus gets Opus (wideband,
-// no G.711 on the way), both ways.
-func TestSoftphoneWithOpus(t *testing.T) {
-	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Wideband", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ears := newLoudness()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true, Sink: ears})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;audio_codecs=opus/48000/2"), 440, "module opus.so")
-	phone.Command("dial", "sip:"+c.CID+"@"+server)
-	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
-	var phoneID string
-	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
-		p, joined, _ := phoneIn(host)
-		phoneID = p.ID
-		return joined
-	})
-	waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
-	time.Sleep(3 * time.Second) // the entering prompt, for the phone to hear
-	phone.Command("hangup", "")
-	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
-	if !strings.Contains(phone.Output(), "opus") || strings.Contains(phone.Output(), "Set audio decoder: PCM") {
-		t.Errorf("the call did not use Opus:\n%s", phone.Output())
-	}
-	recordings := phone.Recordings()
-	if len(recordings) == 0 {
-		t.Fatal("baresip recorded nothing it heard")
-	}
-	if level := wavTailRMS(t, recordings[0], 100); level < 100 {
-		t.Errorf("the phone heard level %.0f, want the entering prompt", level)
-	}
-}
-
-// TestSoftphoneWithG722: a softphone that offers Opus gets Opus (wideband,
-// no G.711 on the way), both ways.
-func TestSoftphoneWithG722(t *testing.T) {
-	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "HD voice", "lobby": "off"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ears := newLoudness()
-	host, err := participant.Join(ctx, owner, c.CID, participant.Options{Audio: true, Loopback: true, Sink: ears})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;audio_codecs=G722/16000/1"), 440, "module g722.so")
-	phone.Command("dial", "sip:"+c.CID+"@"+server)
-	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
-	var phoneID string
-	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
-		p, joined, _ := phoneIn(host)
-		phoneID = p.ID
-		return joined
-	})
-	waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
-	time.Sleep(3 * time.Second) // the entering prompt, for the phone to hear
-	phone.Command("hangup", "")
-	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
-	if !strings.Contains(phone.Output(), "Set audio decoder: G722") {
-		t.Errorf("the call did not use G.722:\n%s", phone.Output())
-	}
-	recordings := phone.Recordings()
-	if len(recordings) == 0 {
-		t.Fatal("baresip recorded nothing it heard")
-	}
-	if level := wavTailRMS(t, recordings[0], 100); level < 100 {
-		t.Errorf("the phone heard level %.0f, want the entering prompt", level)
+// TestSoftphoneMediaVariants: a softphone that insists on SRTP (SDES
+// keys in RTP/SAVP), or offers only Opus, or only G.722 ("HD voice"),
+// gets it: the meeting hears the phone's tone and the phone hears the
+// entering prompt, so both directions encode (and encrypt) right.
+func TestSoftphoneMediaVariants(t *testing.T) {
+	for _, c := range []struct{ name, account, module, proof string }{
+		{"srtp", "mediaenc=srtp-mand;audio_codecs=PCMU", "srtp.so", "SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"},
+		{"opus", "audio_codecs=opus/48000/2", "opus.so", "Set audio decoder: opus"},
+		{"g722", "audio_codecs=G722/16000/1", "g722.so", "Set audio decoder: G722"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, owner, conf, sipPort := sipServer(t, map[string]any{"name": "Variants", "lobby": "off"})
+			ears := newLoudness()
+			host := joinAsHost(t, owner, conf.CID, ears)
+			server := "127.0.0.1:" + strconv.Itoa(sipPort)
+			phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;"+c.account), 440, "module "+c.module)
+			phone.Command("dial", "sip:"+conf.CID+"@"+server)
+			phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+			var phoneID string
+			waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
+				p, joined, _ := phoneIn(host)
+				phoneID = p.ID
+				return joined
+			})
+			waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
+			time.Sleep(3 * time.Second) // the entering prompt, for the phone to hear
+			phone.Command("hangup", "")
+			phone.WaitEvent("CALL_CLOSED", 10*time.Second)
+			if !strings.Contains(phone.Output(), c.proof) {
+				t.Errorf("the phone does not say %q:\n%s", c.proof, phone.Output())
+			}
+			recordings := phone.Recordings()
+			if len(recordings) == 0 {
+				t.Fatal("baresip recorded nothing it heard")
+			}
+			if level := wavTailRMS(t, recordings[0], 100); level < 100 {
+				t.Errorf("the phone heard level %.0f, want the entering prompt", level)
+			}
+		})
 	}
 }

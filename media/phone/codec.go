@@ -52,25 +52,10 @@ func newCodec(name string) (encoder, decoder, error) {
 		if strings.ToUpper(name) == PCMA {
 			law = g711.Alaw
 		}
-		down, err := resample.Down(conferenceRate / 8000)
-		if err != nil {
-			return nil, nil, err
-		}
-		up, err := resample.Up(conferenceRate / 8000)
-		if err != nil {
-			return nil, nil, err
-		}
-		return &g711Encoder{law: law, down: down}, &g711Decoder{law: law, up: up}, nil
+		return narrowband(8000, law.Encode, law.Decode)
 	case G722:
-		down, err := resample.Down(conferenceRate / g722.SampleRate)
-		if err != nil {
-			return nil, nil, err
-		}
-		up, err := resample.Up(conferenceRate / g722.SampleRate)
-		if err != nil {
-			return nil, nil, err
-		}
-		return &g722Encoder{enc: g722.NewEncoder(), down: down}, &g722Decoder{dec: g722.NewDecoder(), up: up}, nil
+		enc, dec := g722.NewEncoder(), g722.NewDecoder()
+		return narrowband(g722.SampleRate, enc.Encode, dec.Decode)
 	case Opus:
 		enc, err := opus.NewEncoder(conferenceRate, 1, opus.AppVoIP)
 		if err != nil {
@@ -88,55 +73,43 @@ func newCodec(name string) (encoder, decoder, error) {
 	return nil, nil, fmt.Errorf("call codec %q: only PCMU, PCMA, G722 and opus", name)
 }
 
-// G.711: 8 kHz, one byte a sample.
-type g711Encoder struct {
-	law    g711.Codec
-	down   *resample.Resampler
-	narrow []int16
+// narrowband makes the encoder and decoder of a codec at a lower rate
+// than the conference's: the audio is resampled on the way. Its RTP clock
+// is 8 kHz (G.722's too, though it samples at 16: RFC 3551).
+func narrowband(rate int, encode func([]byte, []int16) []byte, decode func([]int16, []byte) []int16) (encoder, decoder, error) {
+	down, err := resample.Down(conferenceRate / rate)
+	if err != nil {
+		return nil, nil, err
+	}
+	up, err := resample.Up(conferenceRate / rate)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &resampledEncoder{down: down, codec: encode}, &resampledDecoder{up: up, codec: decode}, nil
 }
 
-func (e *g711Encoder) encode(dst []byte, frame []int16) ([]byte, error) {
-	e.narrow = e.down.Process(e.narrow[:0], frame)
-	return e.law.Encode(dst, e.narrow), nil
+type resampledEncoder struct {
+	down  *resample.Resampler
+	codec func([]byte, []int16) []byte
+	pcm   []int16
 }
 
-func (e *g711Encoder) ticks() uint32 { return 8000 / 50 }
-
-type g711Decoder struct {
-	law    g711.Codec
-	up     *resample.Resampler
-	narrow []int16
+func (e *resampledEncoder) encode(dst []byte, frame []int16) ([]byte, error) {
+	e.pcm = e.down.Process(e.pcm[:0], frame)
+	return e.codec(dst, e.pcm), nil
 }
 
-func (d *g711Decoder) decode(dst []int16, payload []byte) ([]int16, error) {
-	d.narrow = d.law.Decode(d.narrow[:0], payload)
-	return d.up.Process(dst, d.narrow), nil
+func (e *resampledEncoder) ticks() uint32 { return 8000 / 50 }
+
+type resampledDecoder struct {
+	up    *resample.Resampler
+	codec func([]int16, []byte) []int16
+	pcm   []int16
 }
 
-// G.722: 16 kHz, one byte per two samples; its RTP clock is 8 kHz all
-// the same (RFC 3551).
-type g722Encoder struct {
-	enc  *g722.Encoder
-	down *resample.Resampler
-	wide []int16
-}
-
-func (e *g722Encoder) encode(dst []byte, frame []int16) ([]byte, error) {
-	e.wide = e.down.Process(e.wide[:0], frame)
-	return e.enc.Encode(dst, e.wide), nil
-}
-
-func (e *g722Encoder) ticks() uint32 { return 8000 / 50 }
-
-type g722Decoder struct {
-	dec  *g722.Decoder
-	up   *resample.Resampler
-	wide []int16
-}
-
-func (d *g722Decoder) decode(dst []int16, payload []byte) ([]int16, error) {
-	d.wide = d.dec.Decode(d.wide[:0], payload)
-	return d.up.Process(dst, d.wide), nil
+func (d *resampledDecoder) decode(dst []int16, payload []byte) ([]int16, error) {
+	d.pcm = d.codec(d.pcm[:0], payload)
+	return d.up.Process(dst, d.pcm), nil
 }
 
 // Opus (RFC 7587): 48 kHz already; sent mono.
