@@ -120,6 +120,18 @@ func TestUsersSearchAddEdit(t *testing.T) {
 	if err := m.ResetPassword(ctx, anna.ID, "Another-Word-43"); err != nil {
 		t.Fatal(err)
 	}
+	// A SIP password for her desk phone, then none.
+	for _, password := range []string{"Desk-Phone-Word-7", ""} {
+		if err := m.SetSIPPassword(ctx, anna.ID, password); err != nil {
+			t.Fatal(err)
+		}
+		if users, _ := m.Users.Get(); users[0].HasSIPPassword != (password != "") {
+			t.Errorf("after setting the SIP password to %q the list shows has_sip_password %v", password, users[0].HasSIPPassword)
+		}
+	}
+	if err := m.SetSIPPassword(ctx, anna.ID, "short"); err == nil {
+		t.Error("a SIP password against the policy was taken")
+	}
 	// Three wrong passwords do not lock (five do); lock her and unlock.
 	c, _ := client.New(owner.Client.BaseURL(), client.Options{CACertPEM: owner.CA})
 	defer c.Close()

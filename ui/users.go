@@ -91,6 +91,14 @@ func (m *UsersModel) ResetPassword(ctx context.Context, id int64, password strin
 	return m.client.ResetPassword(ctx, id, password)
 }
 
+// SetSIPPassword sets (or with "" removes) a user's SIP password.
+func (m *UsersModel) SetSIPPassword(ctx context.Context, id int64, password string) error {
+	if err := m.client.SetSIPPassword(ctx, id, password); err != nil {
+		return err
+	}
+	return m.reload(ctx, id)
+}
+
 // Unlock lifts a lockout after failed sign-ins.
 func (m *UsersModel) Unlock(ctx context.Context, id int64) error {
 	if err := m.client.UnlockUser(ctx, id); err != nil {
@@ -297,6 +305,7 @@ func (v *usersView) edit(u client.User) {
 	})
 	save.Importance = widget.HighImportance
 	reset := widget.NewButtonWithIcon("Reset password…", theme.ViewRefreshIcon(), func() { v.resetDialog(u) })
+	sipPassword := widget.NewButtonWithIcon("SIP password…", theme.ComputerIcon(), func() { v.sipPasswordDialog(u) })
 	unlock := widget.NewButtonWithIcon("Unlock", theme.VisibilityIcon(), func() {
 		v.s.background(func(ctx context.Context) error { return v.model.Unlock(ctx, u.ID) }, fields.show)
 	})
@@ -312,17 +321,21 @@ func (v *usersView) edit(u client.User) {
 			}, v.s.win)
 	})
 	if !v.canEdit {
-		for _, b := range []*widget.Button{save, reset, unlock, signOut} {
+		for _, b := range []*widget.Button{save, reset, sipPassword, unlock, signOut} {
 			b.Disable()
 		}
 	}
-	head := container.NewVBox(pageTitle(u.DisplayName), caption(fmt.Sprintf("Login %s · account since %s", u.Login, u.CreatedAt.Local().Format("2 Jan 2006"))))
+	about := fmt.Sprintf("Login %s · account since %s", u.Login, u.CreatedAt.Local().Format("2 Jan 2006"))
+	if u.HasSIPPassword {
+		about += " · SIP phone password set"
+	}
+	head := container.NewVBox(pageTitle(u.DisplayName), caption(about))
 	if status := userStatus(u); status != "" {
 		note := widget.NewLabel("This account is " + status + ".")
 		note.Importance = widget.WarningImportance
 		head.Add(note)
 	}
-	actions := container.NewHBox(reset, unlock, signOut, layout.NewSpacer(), save)
+	actions := container.NewHBox(reset, sipPassword, unlock, signOut, layout.NewSpacer(), save)
 	v.editor.Objects = []fyne.CanvasObject{container.NewVBox(head, fields.content(), actions)}
 	v.editor.Refresh()
 }
@@ -361,6 +374,22 @@ func (v *usersView) addDialog() {
 		}
 	})
 	v.s.win.Canvas().Focus(login)
+}
+
+// sipPasswordDialog sets the password a user's SIP phone registers with
+// (docs/sip.md), or removes it.
+func (v *usersView) sipPasswordDialog(u client.User) {
+	fields := newFieldSet()
+	password := widget.NewPasswordEntry()
+	hint := "Their desk phone or softphone registers as " + u.Login + " with it. Empty removes it."
+	if u.HasSIPPassword {
+		hint = "Replaces the one their phone uses now (" + u.Login + "). Empty removes it."
+	}
+	fields.add("password", "SIP password", password, hint)
+	v.s.formDialog("SIP password for "+u.DisplayName, "Set", fields.content(), fields, fyne.NewSize(520, 240), func() func(context.Context) error {
+		newPassword := password.Text
+		return func(ctx context.Context) error { return v.model.SetSIPPassword(ctx, u.ID, newPassword) }
+	})
 }
 
 // resetDialog sets a new password for someone else.

@@ -165,6 +165,12 @@ func (c *Client) ResetPassword(ctx context.Context, id int64, password string) e
 	return c.Do(ctx, http.MethodPost, userPath(id, "/password"), map[string]string{"password": password}, nil)
 }
 
+// SetSIPPassword sets (or with "" removes) the password a user's SIP
+// phone registers with.
+func (c *Client) SetSIPPassword(ctx context.Context, id int64, password string) error {
+	return c.Do(ctx, http.MethodPut, userPath(id, "/sip-password"), map[string]string{"password": password}, nil)
+}
+
 // UnlockUser lifts a lockout after failed sign-ins.
 func (c *Client) UnlockUser(ctx context.Context, id int64) error {
 	return c.Do(ctx, http.MethodPost, userPath(id, "/unlock"), nil, nil)
