@@ -209,8 +209,8 @@ func phoneIn(p *participant.Participant) (protocol.Participant, bool, bool) {
 
 // TestPhoneDialsInByConferenceID: a desk phone (SIPp) dials
 // sip:00<CID>@server; the host of the meeting sees a phone participant
-// named after the caller, hears the phone's audio, and sees it leave when
-// the phone hangs up.
+// named after the caller, hears the phone's audio, sees it become the
+// active speaker, and sees it leave when the phone hangs up.
 func TestPhoneDialsInByConferenceID(t *testing.T) {
 	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Phones", "lobby": "off"})
 	ears := newLoudness()
@@ -227,6 +227,16 @@ func TestPhoneDialsInByConferenceID(t *testing.T) {
 	}
 	if level := ears.rms(phone.ID); level < 300 {
 		t.Errorf("the phone's audio reached the meeting at level %.0f, want speech", level)
+	}
+	// Its voice makes it the active speaker, as anyone's would.
+	spoke := false
+	for _, in := range host.Events() {
+		if e, ok := in.Event.(*protocol.Speaker); ok && e.Participant == phone.ID {
+			spoke = true
+		}
+	}
+	if !spoke {
+		t.Error("the phone never became the active speaker")
 	}
 	waitFor(t, "the phone to leave", 10*time.Second, func() bool { _, _, left = phoneIn(host); return left })
 }
