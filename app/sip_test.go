@@ -512,6 +512,7 @@ func TestSoftphoneRegistersDialsInAndIsCalled(t *testing.T) {
 		t.Errorf("the phone established %d calls, want 2", n)
 	}
 	boss.WaitFor("Alice's phone in the meeting again", `window.parley.participants().some(p => p.kind === 'sip' && p.name === 'Alice')`, 20*time.Second)
+	boss.Screenshot(filepath.Join(screenshotDir(t), "meeting-phone.png"))
 	boss.Do("hang up", chromedp.Click(`#dial-calls button[data-call]`))
 	boss.WaitFor("the call ended", `window.parley.dialCalls().some(c => c.target === 'alice' && c.state === 'ended')`, 20*time.Second)
 	boss.WaitFor("Alice's phone to leave", `!window.parley.participants().some(p => p.kind === 'sip')`, 15*time.Second)

@@ -3,6 +3,9 @@ package ui
 import (
 	"context"
 	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -201,6 +204,45 @@ func TestMeetingScreen(t *testing.T) {
 		view.send()
 	})
 	eventually(t, "the message at Anna's", 5*time.Second, hasChat(anna, "The Boss: Hello Anna"))
+	// Calling a phone in: the owner asks for alice, whose phone is not
+	// registered, and is told so; a call that rings shows with Hang up.
+	a.run(func() { test.Tap(button(t, s.win.Content(), "Call a phone")) })
+	a.run(func() {
+		dialog := topDialog(s.win)
+		if dialog == nil || !strings.Contains(texts(dialog), "Call a phone into the meeting") {
+			t.Fatal("no dialog to call a phone")
+		}
+		entries(dialog)[0].SetText("alice")
+		test.Tap(button(t, dialog, "Call"))
+	})
+	eventually(t, "the refusal", 10*time.Second, func() bool {
+		var text string
+		a.run(func() {
+			if dialog := topDialog(s.win); dialog != nil {
+				text = texts(dialog)
+			}
+		})
+		return strings.Contains(text, "No phone is registered with this server as alice")
+	})
+	a.run(func() { test.Tap(button(t, topDialog(s.win), "Close")) })
+	view.model.apply(&protocol.DialProgress{Call: "d_1", Target: "desk 12", State: protocol.DialRinging})
+	eventually(t, "the ringing call", 5*time.Second, func() bool {
+		var shown string
+		a.run(func() { shown = texts(s.win.Content()) })
+		return strings.Contains(shown, "desk 12 — Ringing…")
+	})
+	if shots := os.Getenv("PARLEY_TEST_SCREENSHOTS"); shots != "" {
+		a.run(func() {
+			file, err := os.Create(filepath.Join(shots, "desktop-meeting-dial.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer file.Close()
+			if err := png.Encode(file, s.win.Canvas().Capture()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 	a.run(func() {
 		s.meetingShortcut(ToggleMicrophone)
 		s.meetingShortcut(ToggleCamera)

@@ -67,7 +67,7 @@ func (s *Server) resolve(target string) (destination, error) {
 		}
 		return trunkDestination(trunk, target), nil
 	}
-	return destination{}, &protocol.Error{Code: "not_found", Field: "target", Message: fmt.Sprintf("%s has no phone registered with this server.", target)}
+	return destination{}, &protocol.Error{Code: "not_found", Field: "target", Message: fmt.Sprintf("No phone is registered with this server as %s.", target)}
 }
 
 // Dial calls target (a user's login or a SIP address) into conference
