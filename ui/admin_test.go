@@ -260,6 +260,20 @@ func TestSettingsShowServerErrorsOnTheirField(t *testing.T) {
 	if err != nil || patch["lockout"].(map[string]any)["max_failures"] != 7 || len(patch) != 1 {
 		t.Errorf("patch %v %v", patch, err)
 	}
+	_ = v.model.Values["lockout.max_failures"].Set("5")
+
+	// The phones' settings: a wrong range is refused on its field, then
+	// only phones with a SIP password may call.
+	save("sip.rtp_ports", "52000")
+	if got := errorOf("sip.rtp_ports"); got == "" {
+		t.Error("a call port range of one port was taken")
+	}
+	_ = v.model.Values["sip.rtp_ports"].Set("52000-52099")
+	_ = v.model.Flags["sip.require_auth"].Set(true)
+	save("sip.tls_port", "0")
+	if settings, _ := owner.Client.Settings(context.Background()); settings.SIP.RTPPorts != "52000-52099" || !settings.SIP.RequireAuth || settings.SIP.TLSPort != 0 {
+		t.Errorf("SIP settings stored %+v", settings.SIP)
+	}
 }
 
 // TestEventLogFilterAndExport filters the log by kind, pages back, and

@@ -28,10 +28,11 @@ var settingKeys = []string{
 	"alone_minutes", "chat_edit_minutes", "max_sockets_per_address", "default_lobby", "default_max_participants",
 	"media_udp_ports", "external_addresses", "public_address_stun", "trusted_proxies",
 	"turn.port", "turn.tls_port", "turn.relay_ports", "turn.max_allocations_per_user",
+	"sip.port", "sip.tls_port", "sip.rtp_ports",
 }
 
 // flagKeys are the settings the form edits as check boxes.
-var flagKeys = []string{"guests_allowed", "turn.enabled", "turn.allow_private_peers", "relay_only"}
+var flagKeys = []string{"guests_allowed", "turn.enabled", "turn.allow_private_peers", "relay_only", "sip.enabled", "sip.require_auth"}
 
 // SettingsModel is every administrator setting as the form shows it; Save
 // sends what changed and the server's refusal names the field.
@@ -103,6 +104,7 @@ func settingTexts(s client.Settings) map[string]string {
 		"trusted_proxies": strings.Join(s.TrustedProxies, "\n"),
 		"turn.port":       itoa(s.TURN.Port), "turn.tls_port": itoa(s.TURN.TLSPort), "turn.relay_ports": s.TURN.RelayPorts,
 		"turn.max_allocations_per_user": itoa(s.TURN.MaxAllocationsPerUser),
+		"sip.port":                      itoa(s.SIP.Port), "sip.tls_port": itoa(s.SIP.TLSPort), "sip.rtp_ports": s.SIP.RTPPorts,
 	}
 }
 
@@ -111,6 +113,7 @@ func settingFlags(s client.Settings) map[string]bool {
 	return map[string]bool{
 		"guests_allowed": s.GuestsAllowed, "turn.enabled": s.TURN.Enabled,
 		"turn.allow_private_peers": s.TURN.AllowPrivatePeers, "relay_only": s.RelayOnly,
+		"sip.enabled": s.SIP.Enabled, "sip.require_auth": s.SIP.RequireAuth,
 	}
 }
 
@@ -161,7 +164,7 @@ func setPatch(patch map[string]any, key string, value any) {
 
 func settingValue(key, text string) (any, error) {
 	switch key {
-	case "server_name", "base_url", "listen_address", "default_lobby", "media_udp_ports", "public_address_stun", "turn.relay_ports":
+	case "server_name", "base_url", "listen_address", "default_lobby", "media_udp_ports", "public_address_stun", "turn.relay_ports", "sip.rtp_ports":
 		return strings.TrimSpace(text), nil
 	case "admin_networks", "external_addresses", "trusted_proxies":
 		items := []string{}
@@ -254,7 +257,14 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 	meetings.add("chat_edit_minutes", "Chat edits", entry("chat_edit_minutes"), "Minutes authors may edit or delete a message (0 to 1440).")
 	meetings.add("max_sockets_per_address", "Connections", entry("max_sockets_per_address"), "Meeting connections allowed from one address (1 to 100000).")
 	network := v.networkFields(entry)
-	v.fields = mergeFieldSets(server, security, meetings, network)
+	phones := newFieldSet()
+	phones.add("sip.enabled", "SIP gateway", widget.NewCheckWithData("Desk phones, softphones and PBXs join meetings over SIP", m.Flags["sip.enabled"]), "")
+	phones.add("sip.port", "Port", entry("sip.port"), "UDP and TCP; 5060 is the usual one. If it is taken, Parley uses the next free one.")
+	phones.add("sip.tls_port", "TLS port", entry("sip.tls_port"), "SIP over TLS with this server's certificate, 5061 usually; 0 for none.")
+	phones.add("sip.rtp_ports", "Call ports", entry("sip.rtp_ports"), "The UDP range of the calls' audio, one port per call, such as 50000-51999.")
+	phones.add("sip.require_auth", "Who may call", widget.NewCheckWithData("Only phones with a Parley SIP password (set on each user)", m.Flags["sip.require_auth"]),
+		"Otherwise anyone who reaches this server may dial in, as a guest, subject to each meeting's PIN and lobby. Trunks to a PBX: docs/sip.md.")
+	v.fields = mergeFieldSets(server, security, meetings, network, phones)
 
 	v.save = widget.NewButtonWithIcon("Save settings", theme.DocumentSaveIcon(), v.submit)
 	v.save.Importance = widget.HighImportance
@@ -269,6 +279,7 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 			card("Sign-in and security", "", security.content()),
 			card("Meetings", "", meetings.content()),
 			card("Network and media", "How media reaches this server through firewalls and NAT.", network.content()),
+			card("Phones", "The SIP gateway: phones dial sip:<meeting ID>@this server.", phones.content()),
 			v.certificate.content()))))
 	return v
 }
