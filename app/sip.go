@@ -121,13 +121,15 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	note += fmt.Sprintf(", media on UDP %d-%d", low, high)
 	st.Ready(note)
 	// Trunks that register say how it goes in the note.
-	trunksCtx, stopTrunks := context.WithCancel(ctx)
+	// In the background: trunks that register (their state in the note),
+	// and the registered phones' keep-alive.
+	background, stopBackground := context.WithCancel(ctx)
+	var backgroundDone sync.WaitGroup
 	var trunkMu sync.Mutex
 	trunkStates := map[string]string{}
-	trunksDone := make(chan struct{})
-	go func() {
-		defer close(trunksDone)
-		gateway.RunTrunks(trunksCtx, func(trunk, state string) {
+	backgroundDone.Go(func() { gateway.RunKeepAlive(background) })
+	backgroundDone.Go(func() {
+		gateway.RunTrunks(background, func(trunk, state string) {
 			trunkMu.Lock()
 			defer trunkMu.Unlock()
 			trunkStates[trunk] = state
@@ -137,15 +139,15 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 			}
 			st.Ready(text)
 		})
-	}()
+	})
 	select {
 	case <-ctx.Done():
 		err = nil
 	case err = <-failed:
 		err = fmt.Errorf("SIP listener: %w", err)
 	}
-	stopTrunks() // unregisters
-	<-trunksDone
+	stopBackground() // the trunks unregister
+	backgroundDone.Wait()
 	gateway.Close() // BYE to every call
 	udp.Close()
 	tcp.Close()

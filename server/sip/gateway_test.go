@@ -43,6 +43,13 @@ func (f *fakeInside) Leave()                {}
 // startGateway runs a gateway on loopback with fake media.
 func startGateway(t *testing.T, cfg Config) int {
 	t.Helper()
+	_, port := startGatewayServer(t, cfg)
+	return port
+}
+
+// startGatewayServer is startGateway that also returns the gateway.
+func startGatewayServer(t *testing.T, cfg Config) (*Server, int) {
+	t.Helper()
 	cfg.Media, cfg.AnswerAfter = fakeMedia{}, time.Millisecond
 	s, err := New(cfg)
 	if err != nil {
@@ -57,7 +64,7 @@ func startGateway(t *testing.T, cfg Config) int {
 		s.Close()
 		conn.Close()
 	})
-	return conn.LocalAddr().(*net.UDPAddr).Port
+	return s, conn.LocalAddr().(*net.UDPAddr).Port
 }
 
 // testPhone is a SIP phone made with sipgo: it calls, refreshes, and
@@ -185,5 +192,76 @@ func TestSessionIntervalTooSmall(t *testing.T) {
 	if !errors.As(err, &response) || response.Res.StatusCode != 422 || response.Res.GetHeader("Min-SE") == nil ||
 		response.Res.GetHeader("Min-SE").Value() != strconv.Itoa(int(DefaultMinSessionExpires.Seconds())) {
 		t.Fatalf("a 30 s session timer got %v", err)
+	}
+}
+
+// fakeAccounts knows one user, alice, with SIP password Desk-Phone-1.
+type fakeAccounts struct{}
+
+func (fakeAccounts) SIPUser(_ context.Context, login string) (SIPUser, error) {
+	if login != "alice" {
+		return SIPUser{}, errors.New("no such user")
+	}
+	return SIPUser{ID: 7, Login: "alice", DisplayName: "Alice", HA1: md5hex("alice:" + Realm + ":Desk-Phone-1")}, nil
+}
+
+// TestRegisteredPhoneThatGoesAwayIsUnregistered: a phone registers with
+// digest; while it answers the keep-alive OPTIONS it stays registered,
+// and once it is gone (three unanswered) it is not any more.
+func TestRegisteredPhoneThatGoesAwayIsUnregistered(t *testing.T) {
+	s, port := startGatewayServer(t, Config{Accounts: fakeAccounts{}, KeepAliveEvery: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.RunKeepAlive(ctx)
+
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phonePort := conn.LocalAddr().(*net.UDPAddr).Port
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _ := sipgo.NewServer(ua)
+	answered := make(chan struct{}, 100)
+	server.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		answered <- struct{}{}
+	})
+	go func() { _ = server.ServeUDP(conn) }()
+	client, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(phonePort))
+	register := sip.NewRequest(sip.REGISTER, sip.Uri{Host: "127.0.0.1", Port: port})
+	aor := sip.Uri{User: "alice", Host: "127.0.0.1"}
+	register.AppendHeader(&sip.ToHeader{Address: aor})
+	register.AppendHeader(&sip.ContactHeader{Address: sip.Uri{User: "alice", Host: "127.0.0.1", Port: phonePort}})
+	res, err := client.Do(ctx, register)
+	if err != nil || res.StatusCode != 401 {
+		t.Fatalf("REGISTER without credentials: %v %v", res, err)
+	}
+	if res, err = client.DoDigestAuth(ctx, register, res, sipgo.DigestAuth{Username: "alice", Password: "Desk-Phone-1"}); err != nil || res.StatusCode != 200 {
+		t.Fatalf("REGISTER with the SIP password: %v %v", res, err)
+	}
+	for range 3 {
+		select {
+		case <-answered:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no keep-alive OPTIONS came")
+		}
+	}
+	if _, ok := s.registrar.lookup("alice"); !ok {
+		t.Fatal("a phone that answers was unregistered")
+	}
+	ua.Close()
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := s.registrar.lookup("alice"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a phone that went away stayed registered")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -231,3 +231,60 @@ func contactWithExpires(address sip.Uri, seconds int) *sip.ContactHeader {
 	params.Add("expires", strconv.Itoa(seconds))
 	return &sip.ContactHeader{Address: address, Params: params}
 }
+
+// DefaultKeepAliveEvery is how often registered phones are asked whether
+// they are still there (OPTIONS), which also keeps their NAT bindings
+// open.
+const DefaultKeepAliveEvery = 30 * time.Second
+
+// keepAliveMisses is how many unanswered OPTIONS in a row unregister a
+// phone: calls to it would ring into the void until its registration
+// expired.
+const keepAliveMisses = 3
+
+// RunKeepAlive asks every registered phone, every Config.KeepAliveEvery,
+// whether it is still there, until ctx ends.
+func (s *Server) RunKeepAlive(ctx context.Context) {
+	ticker := time.NewTicker(s.cfg.KeepAliveEvery)
+	defer ticker.Stop()
+	misses := map[string]int{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		s.registrar.mu.Lock()
+		bindings := make([]binding, 0, len(s.registrar.bindings))
+		for _, b := range s.registrar.bindings {
+			bindings = append(bindings, b)
+		}
+		s.registrar.mu.Unlock()
+		for _, b := range bindings {
+			if s.ping(ctx, b) {
+				delete(misses, b.user.Login)
+				continue
+			}
+			if misses[b.user.Login]++; misses[b.user.Login] >= keepAliveMisses {
+				delete(misses, b.user.Login)
+				s.registrar.mu.Lock()
+				if current, ok := s.registrar.bindings[b.user.Login]; ok && current.source == b.source {
+					delete(s.registrar.bindings, b.user.Login)
+				}
+				s.registrar.mu.Unlock()
+				s.logger.Info("SIP phone unregistered: it no longer answers", slog.String("user", b.user.Login), slog.String("at", b.source))
+			}
+		}
+	}
+}
+
+// ping sends one OPTIONS to a registered phone; any answer counts.
+func (s *Server) ping(ctx context.Context, b binding) bool {
+	req := sip.NewRequest(sip.OPTIONS, b.contact)
+	req.SetDestination(b.source)
+	req.SetTransport(strings.ToUpper(b.transport))
+	attempt, cancel := context.WithTimeout(ctx, min(5*time.Second, s.cfg.KeepAliveEvery))
+	defer cancel()
+	_, err := s.client.Do(attempt, req)
+	return err == nil
+}

@@ -93,6 +93,9 @@ type Config struct {
 	// MinSessionExpires is the shortest session timer interval taken
 	// (DefaultMinSessionExpires if 0).
 	MinSessionExpires time.Duration
+	// KeepAliveEvery is how often registered phones are pinged
+	// (DefaultKeepAliveEvery if 0).
+	KeepAliveEvery time.Duration
 	// AnswerAfter is how long a call rings before the gateway answers:
 	// the caller hears ringing, and a PBX that rang several places at
 	// once may still cancel it.
@@ -159,6 +162,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MinSessionExpires == 0 {
 		cfg.MinSessionExpires = DefaultMinSessionExpires
+	}
+	if cfg.KeepAliveEvery == 0 {
+		cfg.KeepAliveEvery = DefaultKeepAliveEvery
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, calls: map[string]*call{}, registrar: newRegistrar(),
 		outgoing: map[string]*sipgo.DialogClientSession{}, dialing: map[string]context.CancelFunc{}}
