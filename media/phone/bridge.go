@@ -36,7 +36,7 @@ func (c *Call) Join(ctx context.Context, gateway *client.Client, cid string, opt
 	}
 	b := &Bridge{call: c, mix: mix}
 	opts.AudioSource, opts.Audio, opts.Video, opts.VideoLayers = source, true, false, nil
-	opts.Muted.Camera = true // a phone here has no camera: others see it off from the start
+	opts.Muted.Camera = true            // a phone here has no camera: others see it off from the start
 	opts.Sink = playback.Sink(nil, mix) // audio only: a phone here has no screen
 	c.setMouth(source.Push)
 	p, err := participant.Join(ctx, gateway, cid, opts)

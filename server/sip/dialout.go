@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,7 +81,7 @@ func (s *Server) Dial(cid, target string, progress func(call, state, reason stri
 	}
 	var random [9]byte
 	_, _ = rand.Read(random[:])
-	id := "d_" + strings.TrimRight(fmt.Sprintf("%x", random[:]), "=")
+	id := "d_" + hex.EncodeToString(random[:])
 	ctx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
 	if s.closed {

@@ -624,8 +624,9 @@ func sanitize(text string) string {
 	}, text)
 }
 
+// truncate cuts text to n bytes, dropping a character cut in two.
 func truncate(text string, n int) string {
-	for len(text) > n {
+	if len(text) > n {
 		text = text[:n]
 	}
 	return strings.ToValidUTF8(text, "")
