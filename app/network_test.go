@@ -118,7 +118,8 @@ func meetRelayed(t *testing.T, ctx context.Context, s *testenv.Server, owner *cl
 	testenv.ClickJoin(page)
 	page.WaitState("joined", 30*time.Second)
 	testenv.WaitMediaFrom(t, page, "Gina", gopher.ID())
-	waitFor(t, "the Go participant to receive the browser's video", 30*time.Second, func() bool {
+	// A minute: on a loaded two-core runner the relayed video may be slow to start.
+	waitFor(t, "the Go participant to receive the browser's video", 60*time.Second, func() bool {
 		packets, _ := gopher.Received(testenv.You(page), protocol.Camera)
 		return packets > 20
 	})
