@@ -274,6 +274,26 @@ func TestSettingsShowServerErrorsOnTheirField(t *testing.T) {
 	if settings, _ := owner.Client.Settings(context.Background()); settings.SIP.RTPPorts != "52000-52099" || !settings.SIP.RequireAuth || settings.SIP.TLSPort != 0 {
 		t.Errorf("SIP settings stored %+v", settings.SIP)
 	}
+
+	// A trunk to the office PBX, through its dialog, saved with the rest.
+	a.run(func() { v.trunks.edit(-1) })
+	a.run(func() {
+		inputs := entries(topDialog(s.win))
+		inputs[0].SetText("Office PBX")
+		inputs[1].SetText("pbx.example.com")
+		inputs[6].SetText("00")
+		test.Tap(button(t, topDialog(s.win), "Keep"))
+	})
+	eventually(t, "the trunk listed", 5*time.Second, func() bool {
+		var shown string
+		a.run(func() { shown = texts(v.trunks.content) })
+		return strings.Contains(shown, "Office PBX — pbx.example.com:5060 over UDP")
+	})
+	save("server_name", "Front office")
+	settings, _ := owner.Client.Settings(context.Background())
+	if len(settings.SIP.Trunks) != 1 || settings.SIP.Trunks[0].Host != "pbx.example.com" || settings.SIP.Trunks[0].InternationalPrefix != "00" {
+		t.Errorf("trunks stored %+v", settings.SIP.Trunks)
+	}
 }
 
 // TestEventLogFilterAndExport filters the log by kind, pages back, and

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,10 +46,14 @@ type SettingsModel struct {
 	Values map[string]binding.String
 	Flags  map[string]binding.Bool
 	ICE    *ICEServersModel
+	// Trunks are the SIP trunks as the form holds them; Save sends them
+	// when they differ from the loaded ones.
+	Trunks binding.List[client.Trunk]
 }
 
 func newSettingsModel(c *client.Client) *SettingsModel {
-	m := &SettingsModel{client: c, Values: map[string]binding.String{}, Flags: map[string]binding.Bool{}, ICE: newICEServersModel(c)}
+	m := &SettingsModel{client: c, Values: map[string]binding.String{}, Flags: map[string]binding.Bool{}, ICE: newICEServersModel(c),
+		Trunks: binding.NewList(func(a, b client.Trunk) bool { return reflect.DeepEqual(a, b) })}
 	for _, key := range settingKeys {
 		m.Values[key] = binding.NewString()
 	}
@@ -86,6 +91,7 @@ func (m *SettingsModel) show(s client.Settings) {
 		_ = m.Flags[key].Set(on)
 	}
 	m.ICE.show(s.ICEServers)
+	_ = m.Trunks.Set(slices.Clone(s.SIP.Trunks))
 }
 
 // settingTexts writes each setting as the form's text.
@@ -143,7 +149,15 @@ func (m *SettingsModel) Patch() (map[string]any, error) {
 	if servers, edited := m.ICE.Edited(); edited {
 		patch["ice_servers"] = servers
 	}
+	if trunks, _ := m.Trunks.Get(); !sameTrunks(trunks, loaded.SIP.Trunks) {
+		setPatch(patch, "sip.trunks", append([]client.Trunk{}, trunks...))
+	}
 	return patch, nil
+}
+
+// sameTrunks compares trunk lists, none and empty alike.
+func sameTrunks(a, b []client.Trunk) bool {
+	return len(a) == 0 && len(b) == 0 || reflect.DeepEqual(a, b)
 }
 
 // setPatch puts a value in a patch by its API key; nested settings go in
@@ -212,6 +226,7 @@ type settingsView struct {
 	model       *SettingsModel
 	fields      *fieldSet
 	ice         *iceServersEditor
+	trunks      *trunksEditor
 	saved       *widget.Label
 	save        *widget.Button
 	certificate *certificateView
@@ -263,7 +278,9 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 	phones.add("sip.tls_port", "TLS port", entry("sip.tls_port"), "SIP over TLS with this server's certificate, 5061 usually; 0 for none.")
 	phones.add("sip.rtp_ports", "Call ports", entry("sip.rtp_ports"), "The UDP range of the calls' audio, one port per call, such as 50000-51999.")
 	phones.add("sip.require_auth", "Who may call", widget.NewCheckWithData("Only phones with a Parley SIP password (set on each user)", m.Flags["sip.require_auth"]),
-		"Otherwise anyone who reaches this server may dial in, as a guest, subject to each meeting's PIN and lobby. Trunks to a PBX: docs/sip.md.")
+		"Otherwise anyone who reaches this server may dial in, as a guest, subject to each meeting's PIN and lobby.")
+	v.trunks = newTrunksEditor(s, m, session.canAdminister())
+	phones.add("sip.trunks", "Trunks", v.trunks.content, "PBXs and providers that moderators call numbers through (docs/sip.md).")
 	v.fields = mergeFieldSets(server, security, meetings, network, phones)
 
 	v.save = widget.NewButtonWithIcon("Save settings", theme.DocumentSaveIcon(), v.submit)

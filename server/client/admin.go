@@ -231,6 +231,8 @@ type (
 	Settings = settings.Settings
 	// PasswordPolicy is what a new password must meet.
 	PasswordPolicy = settings.PasswordPolicy
+	// Trunk is a SIP rule: a PBX or provider numbers are called through.
+	Trunk = settings.Trunk
 )
 
 // The STUN and TURN servers' types are the server's own.
