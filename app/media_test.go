@@ -18,11 +18,17 @@ import (
 // public conference without lobby.
 func meetingServer(t *testing.T, spec map[string]any) (*testenv.Server, *client.Client, conference.Conference) {
 	t.Helper()
+	return meetingServerWith(t, spec)
+}
+
+// meetingServerWith is meetingServer with more flags for `parley serve`.
+func meetingServerWith(t *testing.T, spec map[string]any, flags ...string) (*testenv.Server, *client.Client, conference.Conference) {
+	t.Helper()
 	dir := t.TempDir()
 	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	s := testenv.StartServer(t, dir, "--port", strconv.Itoa(freePort(t)), "--http-port", "-1", "--ice-loopback")
+	s := testenv.StartServer(t, dir, append([]string{"--port", strconv.Itoa(freePort(t)), "--http-port", "-1", "--ice-loopback"}, flags...)...)
 	owner := clientOf(t, s)
 	ctx := context.Background()
 	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {

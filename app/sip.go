@@ -158,44 +158,52 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	return err
 }
 
-// listenSIP binds UDP and TCP on the same port, the preferred one or the
-// next free of portSearch.
-func listenSIP(address string, preferred int) (net.PacketConn, net.Listener, int, error) {
+// firstFreePort calls bind with the preferred port, then the next ones
+// (portSearch in all) until one binds; it returns that port.
+func firstFreePort(preferred int, what string, bind func(port int) error) (int, error) {
 	var lastErr error
 	for port := preferred; port < preferred+portSearch && port <= 65535; port++ {
-		hostPort := net.JoinHostPort(address, strconv.Itoa(port))
-		udp, err := net.ListenPacket("udp", hostPort)
-		if err != nil {
-			lastErr = err
-			continue
+		if lastErr = bind(port); lastErr == nil {
+			return port, nil
 		}
-		tcp, err := net.Listen("tcp", hostPort)
-		if err != nil {
-			udp.Close()
-			lastErr = err
-			continue
-		}
-		return udp, tcp, port, nil
 	}
 	if errors.Is(lastErr, syscall.EADDRINUSE) {
-		return nil, nil, 0, fmt.Errorf("SIP ports %d-%d are all in use", preferred, preferred+portSearch-1)
+		return 0, fmt.Errorf("%s ports %d-%d are all in use", what, preferred, preferred+portSearch-1)
 	}
-	return nil, nil, 0, fmt.Errorf("SIP port %d: %w", preferred, lastErr)
+	return 0, fmt.Errorf("%s port %d: %w", what, preferred, lastErr)
+}
+
+// listenSIP binds UDP and TCP on the same port, the preferred one or the
+// next free of portSearch.
+func listenSIP(address string, preferred int) (udp net.PacketConn, tcp net.Listener, port int, err error) {
+	port, err = firstFreePort(preferred, "SIP", func(port int) error {
+		hostPort := net.JoinHostPort(address, strconv.Itoa(port))
+		var err error
+		if udp, err = net.ListenPacket("udp", hostPort); err != nil {
+			return err
+		}
+		if tcp, err = net.Listen("tcp", hostPort); err != nil {
+			udp.Close()
+			return err
+		}
+		return nil
+	})
+	return udp, tcp, port, err
 }
 
 // listenSIPS listens for SIP over TLS with the server's certificate, on
 // the preferred port or the next free one.
 func listenSIPS(address string, preferred int, certificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)) (net.Listener, error) {
-	var lastErr error
-	for port := preferred; port < preferred+portSearch && port <= 65535; port++ {
-		l, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(port)))
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		return tls.NewListener(l, &tls.Config{GetCertificate: certificate, MinVersion: tls.VersionTLS12}), nil
+	var l net.Listener
+	_, err := firstFreePort(preferred, "SIP over TLS", func(port int) error {
+		var err error
+		l, err = net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(port)))
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("SIP over TLS, port %d: %w", preferred, lastErr)
+	return tls.NewListener(l, &tls.Config{GetCertificate: certificate, MinVersion: tls.VersionTLS12}), nil
 }
 
 // sipAccounts is sip.Accounts on server/accounts.

@@ -34,20 +34,7 @@ import (
 func sipServer(t *testing.T, spec map[string]any) (*testenv.Server, *client.Client, conference.Conference, int) {
 	t.Helper()
 	sipPort := freePort(t)
-	dir := t.TempDir()
-	if out, err := testenv.Run(t, ownerPassword+"\n", "user", "add", "boss", "--role", "owner", "--name", "The Boss", "--data", dir); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	s := testenv.StartServer(t, dir, "--port", strconv.Itoa(freePort(t)), "--http-port", "-1", "--ice-loopback", "--sip-port", strconv.Itoa(sipPort))
-	owner := clientOf(t, s)
-	ctx := context.Background()
-	if _, err := owner.SignIn(ctx, "boss", ownerPassword); err != nil {
-		t.Fatal(err)
-	}
-	var c conference.Conference
-	if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences", spec, &c); err != nil {
-		t.Fatal(err)
-	}
+	s, owner, c := meetingServerWith(t, spec, "--sip-port", strconv.Itoa(sipPort))
 	sipStatus(t, owner, "the SIP gateway", "UDP and TCP port "+strconv.Itoa(sipPort))
 	return s, owner, c, sipPort
 }

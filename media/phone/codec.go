@@ -34,16 +34,6 @@ const (
 	Opus = "OPUS"
 )
 
-// Supported reports whether a call can use a codec (by SDP name, any
-// case).
-func Supported(name string) bool {
-	switch strings.ToUpper(name) {
-	case PCMU, PCMA, G722, Opus:
-		return true
-	}
-	return false
-}
-
 // newCodec makes the encoder and decoder of a codec.
 func newCodec(name string) (encoder, decoder, error) {
 	switch strings.ToUpper(name) {

@@ -376,11 +376,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.logger.Info("SIP call", slog.String("from", caller.Phone.Number), slog.String("to", req.Recipient.User), slog.String("codec", o.codec))
 	s.converse(ctx, media, parseDialString(req.Recipient.User), caller)
 	if dialog.Context().Err() == nil { // we hang up, not the phone
-		byeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := dialog.Bye(byeCtx); err != nil {
-			s.logger.Debug("SIP BYE", slog.Any("error", err))
-		}
-		cancel()
+		s.hangUp(dialog)
 	}
 }
 
