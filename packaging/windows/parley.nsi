@@ -176,14 +176,15 @@ Section "${APP}" SecCore
 
 	; Firewall: HTTPS, signalling and media share the HTTPS port, TCP and
 	; UDP; 8080 redirects to HTTPS; 3478 is the built-in TURN server; 5353
-	; is LAN discovery (mDNS). Rules for the app only, on private and
+	; is LAN discovery (mDNS); 5060 and 5061 are the SIP gateway, its calls'
+	; audio 50000-51999. Rules for the app only, on private and
 	; domain networks. A per-user install cannot add rules: Windows asks
 	; when Parley first listens.
 	${If} $MultiUser.InstallMode == "AllUsers"
 		Call RemoveFirewallRules
-		nsExec::ExecToLog 'netsh.exe advfirewall firewall add rule name="${APP} (TCP)" dir=in action=allow program="$INSTDIR\parley.exe" protocol=TCP localport=8443,8080,3478 profile=private,domain'
+		nsExec::ExecToLog 'netsh.exe advfirewall firewall add rule name="${APP} (TCP)" dir=in action=allow program="$INSTDIR\parley.exe" protocol=TCP localport=8443,8080,3478,5060,5061 profile=private,domain'
 		Pop $0
-		nsExec::ExecToLog 'netsh.exe advfirewall firewall add rule name="${APP} (UDP)" dir=in action=allow program="$INSTDIR\parley.exe" protocol=UDP localport=8443,3478,5353 profile=private,domain'
+		nsExec::ExecToLog 'netsh.exe advfirewall firewall add rule name="${APP} (UDP)" dir=in action=allow program="$INSTDIR\parley.exe" protocol=UDP localport=8443,3478,5353,5060,50000-51999 profile=private,domain'
 		Pop $0
 	${EndIf}
 SectionEnd
