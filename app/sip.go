@@ -79,7 +79,7 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	if err != nil {
 		return err
 	}
-	media, err := newPhoneMedia(s.gateway, int(low), int(high), s.logger)
+	media, err := newPhoneMedia(s.gateway, int(low), int(high), func() string { return s.settings().SIP.Video }, s.logger)
 	if err != nil {
 		st.Ready("off: " + err.Error())
 		<-ctx.Done()
@@ -87,6 +87,7 @@ func (s *sipService) Serve(ctx context.Context, st *supervisor.Status) error {
 	}
 	gateway, err := sip.New(sip.Config{Media: media, Accounts: s.accounts, Logger: s.logger,
 		RequireAuth: func() bool { return s.settings().SIP.RequireAuth },
+		Video:       func() bool { return s.settings().SIP.Video != "off" },
 		Trunks:      func() []settings.Trunk { return s.settings().SIP.Trunks }})
 	if err != nil {
 		udp.Close()

@@ -19,15 +19,16 @@ import (
 
 // newPhoneMedia is the calls' media: media/phone, whose codecs (libopus)
 // need cgo.
-func newPhoneMedia(gateway func() (*client.Client, error), low, high int, logger *slog.Logger) (sip.Media, error) {
-	return &phoneMedia{gateway: gateway, low: low, high: high, logger: logger}, nil
+func newPhoneMedia(gateway func() (*client.Client, error), low, high int, videoQuality func() string, logger *slog.Logger) (sip.Media, error) {
+	return &phoneMedia{gateway: gateway, low: low, high: high, videoQuality: videoQuality, logger: logger}, nil
 }
 
 // phoneMedia is sip.Media on media/phone.
 type phoneMedia struct {
-	gateway   func() (*client.Client, error)
-	low, high int
-	logger    *slog.Logger
+	gateway      func() (*client.Client, error)
+	low, high    int
+	videoQuality func() string // sip.video
+	logger       *slog.Logger
 }
 
 func (m *phoneMedia) StartCall(cfg sip.MediaConfig) (sip.MediaCall, error) {
@@ -36,16 +37,44 @@ func (m *phoneMedia) StartCall(cfg sip.MediaConfig) (sip.MediaCall, error) {
 		return nil, err
 	}
 	config := phone.Config{Conn: conn, Remote: cfg.Remote, Codec: cfg.Codec, PayloadType: cfg.PayloadType,
-		DTMFPayloadType: cfg.DTMFPayloadType, Logger: m.logger}
-	if cfg.SRTP != nil {
-		config.SRTP = &phone.SRTP{Suite: cfg.SRTP.Suite, Local: cfg.SRTP.Local, Remote: cfg.SRTP.Remote}
+		DTMFPayloadType: cfg.DTMFPayloadType, SRTP: phoneSRTP(cfg.SRTP), Logger: m.logger}
+	if cfg.Video != nil {
+		if config.Video, err = m.video(*cfg.Video); err != nil {
+			// The call goes on without video; the answer refuses it.
+			m.logger.Warn("SIP call without video", slog.Any("error", err))
+		}
 	}
 	call, err := phone.Start(config)
 	if err != nil {
 		conn.Close()
+		if config.Video != nil {
+			config.Video.Conn.Close()
+		}
 		return nil, err
 	}
 	return &phoneCall{Call: call, gateway: m.gateway}, nil
+}
+
+// video is a call's video stream: its own port, and the quality sip.video
+// names as far as the phone's H.264 level allows.
+func (m *phoneMedia) video(cfg sip.VideoConfig) (*phone.VideoConfig, error) {
+	quality, err := phone.QualityFor(m.videoQuality(), cfg.MaxMacroblocks)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := m.rtpSocket()
+	if err != nil {
+		return nil, err
+	}
+	return &phone.VideoConfig{Conn: conn, Remote: cfg.Remote, RTCPMux: cfg.RTCPMux, PayloadType: cfg.PayloadType,
+		Constrained: cfg.Constrained, SingleNAL: cfg.SingleNAL, Quality: quality, SRTP: phoneSRTP(cfg.SRTP)}, nil
+}
+
+func phoneSRTP(keys *sip.SRTPKeys) *phone.SRTP {
+	if keys == nil {
+		return nil
+	}
+	return &phone.SRTP{Suite: keys.Suite, Local: keys.Local, Remote: keys.Remote}
 }
 
 // rtpSocket binds a port of the range, starting at a random one so that

@@ -1,10 +1,13 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"net"
 	"net/http"
@@ -718,4 +721,87 @@ func TestSoftphoneMediaVariants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVideoPhone: baresip sends H.264 (its avcodec module, a fake camera)
+// into a meeting a browser is in: the browser decodes the phone's video;
+// and the phone receives the browser's camera, transcoded to H.264, which
+// it decodes (its snapshot of what it shows).
+func TestVideoPhone(t *testing.T) {
+	s, _, c, sipPort := sipServer(t, map[string]any{"name": "Video phone", "lobby": "off"})
+	browser := testenv.NewBrowser(t)
+	guest := browser.Page(t)
+	guest.Log = s.Output
+	testenv.OpenMeeting(guest, s.URL, c.CID, "Browser", "")
+	testenv.ClickJoin(guest)
+	guest.WaitState("joined", 30*time.Second)
+
+	server := "127.0.0.1:" + strconv.Itoa(sipPort)
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;audio_codecs=PCMU;video_codecs=H264"), 440,
+		"module avcodec.so", "module fakevideo.so", "module snapshot.so",
+		"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15", "video_bitrate 500000")
+	phone.Command("dial", "sip:"+c.CID+"@"+server)
+	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+	guest.WaitFor("the phone in the meeting", `window.parley.participants().some(p => p.kind === 'sip')`, 20*time.Second)
+	var phoneID string
+	guest.Eval(`window.parley.participants().find(p => p.kind === 'sip').id`, &phoneID)
+
+	// The phone's H.264, forwarded as it came: the browser decodes it at
+	// the phone's size.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		frames, width, shown := testenv.Received(guest).Video(phoneID)
+		if frames > 30 && width == 352 && shown == 352 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser shows the phone's video: %d frames of width %d, a tile %d wide; it receives %+v", frames, width, shown, testenv.Received(guest))
+		}
+	}
+	var codec string
+	guest.Eval(`(async () => { let mime = ''; (await window.parley.pcs.subscribe.getStats()).forEach(r => { if (r.type === 'codec' && r.mimeType.startsWith('video/')) mime += r.mimeType + ' '; }); return mime; })()`, &codec)
+	if !strings.Contains(codec, "H264") {
+		t.Errorf("the browser receives video in %q, want the phone's H.264", codec)
+	}
+	guest.Screenshot(filepath.Join(screenshotDir(t), "meeting-video-phone.png"))
+
+	// The browser's camera, transcoded for the phone (standard quality:
+	// 640x360, within the level 3.1 it offered).
+	picture := filepath.Join(phone.Dir, "received.png")
+	var shown image.Image
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
+		phone.Command("snapshot_recv", picture)
+		time.Sleep(500 * time.Millisecond)
+		if data, err := os.ReadFile(picture); err == nil {
+			if shown, err = png.Decode(bytes.NewReader(data)); err == nil && shown.Bounds().Dx() == 640 && !flatPicture(shown) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the phone shows no picture of the meeting (last %v):\n%s", shown, lastLines(phone.Output(), 40))
+		}
+	}
+	if !strings.Contains(phone.Output(), "H264") {
+		t.Errorf("the phone does not say it decodes H.264:\n%s", lastLines(phone.Output(), 40))
+	}
+	if data, err := os.ReadFile(picture); err == nil {
+		_ = os.WriteFile(filepath.Join(screenshotDir(t), "video-phone-screen.png"), data, 0o644)
+	}
+	phone.Command("hangup", "")
+	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
+	guest.WaitFor("the phone to leave", `!window.parley.participants().some(p => p.kind === 'sip')`, 15*time.Second)
+}
+
+// flatPicture says a picture is one colour (a blank screen), by the
+// spread of its brightness.
+func flatPicture(picture image.Image) bool {
+	lowest, highest := uint32(1<<16), uint32(0)
+	bounds := picture.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y += 4 {
+		for x := bounds.Min.X; x < bounds.Max.X; x += 4 {
+			r, g, b, _ := picture.At(x, y).RGBA()
+			luma := (r + 2*g + b) / 4
+			lowest, highest = min(lowest, luma), max(highest, luma)
+		}
+	}
+	return highest-lowest < 4096
 }

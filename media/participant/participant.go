@@ -1,7 +1,7 @@
 // Package participant is a conference participant in Go: it joins through
 // the public signalling protocol (server/client) and, with pion/webrtc,
-// publishes VP8 video (simulcast) and Opus audio from sources and hands
-// everyone else's media, counted, to a sink.
+// publishes VP8 video (simulcast) or a single H.264 stream and Opus audio
+// from sources and hands everyone else's media, counted, to a sink.
 //
 // The sources are interfaces: the desktop app plugs in a camera and a
 // microphone (media/capture), while tests and the benchmark send
@@ -45,6 +45,11 @@ type Options struct {
 	// closes (or fails to join).
 	VideoLayers []VideoSource
 	AudioSource AudioSource
+	// VideoH264, if set, says the one layer of VideoLayers is H.264 (a
+	// phone's, forwarded as it came) with this fmtp line, one the
+	// server takes (packetization-mode=1 and a constrained baseline or
+	// baseline profile-level-id); the frames are Annex B access units.
+	VideoH264 string
 
 	// Without VideoLayers or AudioSource, Video and Audio send synthetic
 	// media (SynthVideo, SynthAudio), as tests and the benchmark do.

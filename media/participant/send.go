@@ -168,6 +168,14 @@ func (p *Participant) addVideo(sources []VideoSource) (*webrtc.RTPTransceiver, e
 		return nil, fmt.Errorf("video: %d layers; want 1, or 3 for simulcast", len(sources))
 	}
 	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: videoClock}
+	newPayloader := func() rtp.Payloader { return &codecs.VP8Payloader{EnablePictureID: true} }
+	if p.opts.VideoH264 != "" {
+		if len(sources) != 1 {
+			return nil, errors.New("video: H.264 is sent in one layer")
+		}
+		capability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: videoClock, SDPFmtpLine: p.opts.VideoH264}
+		newPayloader = func() rtp.Payloader { return &codecs.H264Payloader{} }
+	}
 	var transceiver *webrtc.RTPTransceiver
 	for i, rid := range rids {
 		var options []func(*webrtc.TrackLocalStaticRTP)
@@ -179,7 +187,7 @@ func (p *Participant) addVideo(sources []VideoSource) (*webrtc.RTPTransceiver, e
 			return nil, fmt.Errorf("video track: %w", err)
 		}
 		p.videoLayers = append(p.videoLayers, &videoLayer{rid: rid, track: track, source: sources[i],
-			packet: rtp.NewPacketizer(rtpMTU, 0, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), videoClock)})
+			packet: rtp.NewPacketizer(rtpMTU, 0, 0, newPayloader(), rtp.NewRandomSequencer(), videoClock)})
 		if i == 0 {
 			if transceiver, err = p.publish.AddTransceiverFromTrack(track,
 				webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/parleyhq/parley/media/synth"
 )
 
-// VideoSource is one encoded VP8 stream of a camera: a simulcast layer, or
-// the only one. The participant calls NextFrame from one goroutine and
+// VideoSource is one encoded VP8 (or, with Options.VideoH264, H.264)
+// stream of a camera: a simulcast layer, or the only one. The participant calls NextFrame from one goroutine and
 // RequestKeyframe from any.
 type VideoSource interface {
 	// NextFrame blocks until the next frame (or ctx ends) and returns it

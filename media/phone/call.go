@@ -43,7 +43,9 @@ type Config struct {
 	// or 0 when the phone offered none.
 	DTMFPayloadType uint8
 	// SRTP, if set, encrypts the call's RTP (keys agreed by SDES).
-	SRTP   *SRTP
+	SRTP *SRTP
+	// Video, if set, is the call's H.264 video.
+	Video  *VideoConfig
 	Logger *slog.Logger
 }
 
@@ -92,6 +94,8 @@ func srtpContexts(keys *SRTP) (encrypt, decrypt *srtp.Context, err error) {
 // Stats count a call's packets.
 type Stats struct {
 	Received, Sent, Dropped int64
+	// Video: the phone's packets and frames, and ours to it.
+	VideoReceived, VideoSent, FramesReceived, FramesSent int64
 }
 
 // negotiated is what the SDP exchange settled; a re-INVITE or the answer
@@ -117,6 +121,7 @@ func newNegotiated(codec string, payloadType, dtmf uint8) (*negotiated, error) {
 type Call struct {
 	cfg    Config
 	media  atomic.Pointer[negotiated]
+	video  atomic.Pointer[videoStream] // nil: an audio call
 	logger *slog.Logger
 	// encrypt and decrypt are the SRTP contexts, nil without SRTP; each
 	// is used by one goroutine (send, receive).
@@ -168,6 +173,13 @@ func Start(cfg Config) (*Call, error) {
 			return nil, err
 		}
 	}
+	if cfg.Video != nil {
+		video, err := startVideo(*cfg.Video, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		c.video.Store(video)
+	}
 	c.media.Store(media)
 	remote := cfg.Remote
 	c.remote.Store(&remote)
@@ -201,6 +213,42 @@ func (c *Call) Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfP
 	return nil
 }
 
+// NegotiateVideo changes where the phone receives video (zero: nowhere,
+// on hold); nothing for an audio call.
+func (c *Call) NegotiateVideo(remote netip.AddrPort) {
+	if v := c.video.Load(); v != nil {
+		v.negotiate(remote)
+	}
+}
+
+// DropVideo makes the call audio only, before Join: the phone refused
+// the video offered.
+func (c *Call) DropVideo() {
+	if v := c.video.Swap(nil); v != nil {
+		v.close()
+	}
+}
+
+// RequestKeyframe makes the next frame sent to the phone a keyframe, as
+// a SIP INFO picture_fast_update (RFC 5168) asks.
+func (c *Call) RequestKeyframe() {
+	if v := c.video.Load(); v != nil {
+		v.wantKey.Store(true)
+	}
+}
+
+// VideoPort is the port of the call's video socket, 0 for an audio call.
+func (c *Call) VideoPort() int {
+	v := c.video.Load()
+	if v == nil {
+		return 0
+	}
+	if addr, ok := v.cfg.Conn.LocalAddr().(*net.UDPAddr); ok {
+		return addr.Port
+	}
+	return 0
+}
+
 // LocalPort is the port of the call's RTP socket, for the SDP answer.
 func (c *Call) LocalPort() int {
 	if addr, ok := c.cfg.Conn.LocalAddr().(*net.UDPAddr); ok {
@@ -223,7 +271,12 @@ func (c *Call) PushDigit(key byte) {
 
 // Stats returns the counts so far.
 func (c *Call) Stats() Stats {
-	return Stats{Received: c.stats.received.Load(), Sent: c.stats.sent.Load(), Dropped: c.stats.dropped.Load()}
+	stats := Stats{Received: c.stats.received.Load(), Sent: c.stats.sent.Load(), Dropped: c.stats.dropped.Load()}
+	if v := c.video.Load(); v != nil {
+		stats.VideoReceived, stats.VideoSent = v.stats.received.Load(), v.stats.sent.Load()
+		stats.FramesReceived, stats.FramesSent = v.stats.framesIn.Load(), v.stats.framesOut.Load()
+	}
+	return stats
 }
 
 // Play plays a prompt of assets.Prompt and returns when it has played
@@ -279,6 +332,7 @@ func (c *Call) Close() {
 		_ = c.cfg.Conn.Close()
 	})
 	c.wg.Wait()
+	c.DropVideo()
 }
 
 // send sends 20 ms of what the phone hears every 20 ms.

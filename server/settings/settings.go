@@ -101,9 +101,17 @@ type SIP struct {
 	// RequireAuth lets in only callers who sign in with a user's SIP
 	// password (digest); otherwise anyone may call, as a guest.
 	RequireAuth bool `json:"require_auth"`
+	// Video is what video phones receive: "off" (calls are audio only),
+	// "low" (320x180), "standard" (640x360) or "high" (1280x720). The
+	// picture is encoded for each phone in H.264; the phones' own H.264
+	// goes to the meeting as it is.
+	Video string `json:"video"`
 	// Trunks are the PBXs and SIP providers calls to numbers go through.
 	Trunks []Trunk `json:"trunks"`
 }
+
+// SIPVideoQualities are the values of SIP.Video, worst first.
+var SIPVideoQualities = []string{"off", "low", "standard", "high"}
 
 // Trunk is a SIP rule: a PBX or provider that Parley calls numbers
 // through (the default trunk), optionally registering with it.
@@ -173,7 +181,7 @@ func Defaults() Settings {
 		ICEServers:             ICEServers{},
 		TrustedProxies:         []string{},
 		TURN:                   TURN{Enabled: true, Port: 3478, MaxAllocationsPerUser: 10},
-		SIP:                    SIP{Enabled: true, Port: 5060, TLSPort: 5061, RTPPorts: "50000-51999", Trunks: []Trunk{}},
+		SIP:                    SIP{Enabled: true, Port: 5060, TLSPort: 5061, RTPPorts: "50000-51999", Video: "standard", Trunks: []Trunk{}},
 	}
 }
 
@@ -312,6 +320,9 @@ func (s SIP) validate(turnPort, httpsPort int) error {
 	}
 	if high-low < 1 {
 		return invalid("sip.rtp_ports", "must hold at least two ports")
+	}
+	if !slices.Contains(SIPVideoQualities, s.Video) {
+		return invalid("sip.video", "must be off, low, standard or high")
 	}
 	if len(s.Trunks) > 32 {
 		return invalid("sip.trunks", "at most 32 trunks")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
 
 	"github.com/parleyhq/parley/server/protocol"
 	"github.com/parleyhq/parley/server/settings"
@@ -128,7 +129,11 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	}
 	remoteIP := ips[0].Unmap()
 	local := localAddressFor(remoteIP)
-	media, err := s.cfg.Media.StartCall(MediaConfig{Local: local, Codec: "PCMU", PayloadType: 0, DTMFPayloadType: 101})
+	config := MediaConfig{Local: local, Codec: "PCMU", PayloadType: 0, DTMFPayloadType: 101}
+	if s.videoOn() {
+		config.Video = &VideoConfig{PayloadType: offeredVideo.payloadType, Constrained: true, MaxMacroblocks: levelMacroblocks(offeredVideo.level)}
+	}
+	media, err := s.cfg.Media.StartCall(config)
 	if err != nil {
 		s.logger.Warn("SIP call out without media", slog.Any("error", err))
 		return protocol.DialFailed, "no media port free"
@@ -136,7 +141,7 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	defer media.Close()
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	body, err := offerSDP(local, media.LocalPort(), binary.BigEndian.Uint64(id[:])>>2, offerCodecs(dest))
+	body, err := offerSDP(local, media.LocalPort(), media.VideoPort(), binary.BigEndian.Uint64(id[:])>>2, offerCodecs(dest))
 	if err != nil {
 		return protocol.DialFailed, err.Error()
 	}
@@ -189,6 +194,11 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	answer, err := readOffer(dialog.InviteResponse.Body())
 	if err == nil {
 		err = media.Negotiate(answer.remote, answer.codec, answer.payloadType, answer.dtmfPayloadType)
+		if v := answer.video; v != nil && v.payloadType == offeredVideo.payloadType && v.srtp == nil && !v.singleNAL {
+			media.NegotiateVideo(v.remote)
+		} else {
+			media.DropVideo()
+		}
 	}
 	if ackErr := dialog.Ack(ctx); ackErr != nil {
 		s.logger.Debug("SIP ACK", slog.Any("error", ackErr))
@@ -250,9 +260,17 @@ func (s *Server) hangUp(dialog interface{ Bye(context.Context) error }) {
 	}
 }
 
+// offeredVideo is the H.264 the gateway offers in calls it places:
+// constrained baseline at level 3.1 (720p), packetization-mode 1.
+var offeredVideo = struct {
+	payloadType uint8
+	level       byte
+	fmtp        string
+}{97, 31, "profile-level-id=42e01f;packetization-mode=1"}
+
 // offerSDP is the gateway's offer for a call it places: the codecs, in
-// order, and keys.
-func offerSDP(local netip.Addr, port int, sessionID uint64, codecs []string) ([]byte, error) {
+// order, and video if videoPort is not 0.
+func offerSDP(local netip.Addr, port, videoPort int, sessionID uint64, codecs []string) ([]byte, error) {
 	var media []payload
 	for _, codec := range codecs {
 		if pt, ok := staticPayloadTypes[codec]; ok {
@@ -262,7 +280,11 @@ func offerSDP(local netip.Addr, port int, sessionID uint64, codecs []string) ([]
 	if len(media) == 0 {
 		return nil, errNoCommonCodec
 	}
-	return describe(local, port, media, 101, sessionID, 1, nil)
+	medias := []*sdp.MediaDescription{audioDescription(port, media, 101, nil)}
+	if videoPort != 0 {
+		medias = append(medias, videoDescription(videoPort, offeredVideo.payloadType, offeredVideo.fmtp, false, nil))
+	}
+	return sessionDescription(local, sessionID, 1, medias)
 }
 
 // answeredSessionTimer reads the session timer of the answer to a call

@@ -31,6 +31,10 @@ func (c *fakeCall) Digits() <-chan byte                                  { retur
 func (c *fakeCall) PushDigit(key byte)                                   { c.digits <- key }
 func (c *fakeCall) Close()                                               {}
 func (c *fakeCall) Negotiate(netip.AddrPort, string, uint8, uint8) error { return nil }
+func (c *fakeCall) VideoPort() int                                       { return 0 }
+func (c *fakeCall) NegotiateVideo(netip.AddrPort)                        {}
+func (c *fakeCall) DropVideo()                                           {}
+func (c *fakeCall) RequestKeyframe()                                     {}
 func (c *fakeCall) Join(context.Context, string, JoinRequest) (InConference, error) {
 	return &fakeInside{done: make(chan struct{})}, nil
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -24,6 +25,36 @@ type offer struct {
 	// srtp is set when the phone offers RTP/SAVP with SDES keys (RFC
 	// 4568): the media is encrypted both ways.
 	srtp *sdes
+	// video is the H.264 stream the gateway can take, nil if none.
+	video *videoOffer
+	// lines are the offer's m= lines in order: the answer has one for
+	// each (RFC 3264), the ones not taken with port 0.
+	lines []offeredLine
+}
+
+// offeredLine is one m= line of an offer and what the answer does with it.
+type offeredLine struct {
+	media  string // audio, video...
+	protos []string
+	format string // one of its formats, for a refusal
+	role   string // "audio", "video" (taken), or "" (refused)
+}
+
+// videoOffer is the H.264 video a phone offers, as the gateway takes it.
+type videoOffer struct {
+	remote      netip.AddrPort
+	payloadType uint8
+	// profileLevelID is the offer's, echoed in the answer; constrained
+	// is true for constrained baseline.
+	profileLevelID string
+	constrained    bool
+	// maxMacroblocks is the largest picture the phone decodes, from its
+	// level or max-fs (RFC 6184), in 16x16 macroblocks.
+	maxMacroblocks int
+	singleNAL      bool // packetization-mode 0
+	rtcpMux        bool
+	hold           bool
+	srtp           *sdes
 }
 
 // sdes is one side's SRTP keying: the crypto attribute's tag and suite,
@@ -77,69 +108,221 @@ var (
 // errNoCommonCodec is answered 488 Not Acceptable Here.
 var errNoCommonCodec = errors.New("the offer has no codec Parley speaks (PCMU, PCMA, G722, opus)")
 
-// readOffer picks the audio stream and codec of an SDP offer.
+// readOffer picks the audio stream and codec of an SDP offer, and the
+// H.264 video if there is some.
 func readOffer(body []byte) (offer, error) {
 	var desc sdp.SessionDescription
 	if err := desc.Unmarshal(body); err != nil {
 		return offer{}, fmt.Errorf("SDP: %w", err)
 	}
+	var o offer
+	haveAudio := false
 	for _, media := range desc.MediaDescriptions {
-		if media.MediaName.Media != "audio" || media.MediaName.Port.Value == 0 {
-			continue
+		line := offeredLine{media: media.MediaName.Media, protos: media.MediaName.Protos, format: "0"}
+		if len(media.MediaName.Formats) > 0 {
+			line.format = media.MediaName.Formats[0]
 		}
-		var keys *sdes
-		switch strings.Join(media.MediaName.Protos, "/") {
-		case "RTP/AVP":
-		case "RTP/SAVP":
-			var ok bool
-			if keys, ok = readCrypto(media); !ok {
-				continue // no suite we speak
+		switch {
+		case media.MediaName.Port.Value == 0:
+		case line.media == "audio" && !haveAudio:
+			audio, err := readAudio(&desc, media)
+			if errors.Is(err, errNoCommonCodec) {
+				break
 			}
-		default:
-			continue
-		}
-		connection := media.ConnectionInformation
-		if connection == nil {
-			connection = desc.ConnectionInformation
-		}
-		if connection == nil || connection.Address == nil {
-			return offer{}, errors.New("SDP: no connection address for the audio")
-		}
-		addr, err := netip.ParseAddr(connection.Address.Address)
-		if err != nil {
-			return offer{}, fmt.Errorf("SDP: connection address %q is not an IP address", connection.Address.Address)
-		}
-		o := offer{remote: netip.AddrPortFrom(addr.Unmap(), uint16(media.MediaName.Port.Value)), hold: addr.IsUnspecified(), srtp: keys}
-		events := map[int]uint8{} // telephone-event payload types by clock rate
-		for _, attr := range append(desc.Attributes, media.Attributes...) {
-			if attr.Key == "sendonly" || attr.Key == "inactive" {
-				o.hold = true
+			if err != nil {
+				return offer{}, err
+			}
+			video, lines := o.video, o.lines
+			o, haveAudio, line.role = audio, true, "audio"
+			o.video, o.lines = video, lines
+		case line.media == "video" && o.video == nil:
+			video, err := readVideo(&desc, media)
+			if err != nil {
+				return offer{}, err
+			}
+			if video != nil {
+				o.video, line.role = video, "video"
 			}
 		}
-		formats := rtpmaps(media)
-		for _, format := range media.MediaName.Formats {
-			pt, err := strconv.Atoi(format)
-			if err != nil || pt < 0 || pt > 127 {
-				continue
-			}
-			f, mapped := formats[pt]
-			if !mapped { // static payload types need no rtpmap
-				f = map[int]rtpmap{0: {"PCMU", 8000}, 8: {"PCMA", 8000}, 9: {"G722", 8000}}[pt]
-			}
-			if f.name == "TELEPHONE-EVENT" {
-				events[f.rate] = uint8(pt)
-			} else if answerable[f] && o.codec == "" {
-				o.codec, o.payloadType = f.name, uint8(pt)
-			}
-		}
-		// Keys must tick with the voice's clock (RFC 4733).
-		o.dtmfPayloadType = events[clockRate[o.codec]]
-		if o.codec == "" {
-			return offer{}, errNoCommonCodec
-		}
-		return o, nil
+		o.lines = append(o.lines, line)
 	}
-	return offer{}, errNoCommonCodec
+	if !haveAudio {
+		return offer{}, errNoCommonCodec
+	}
+	return o, nil
+}
+
+// streamAddress is where a stream of an SDP goes, and whether that means
+// hold (sendonly or inactive, or the old way, a connection address of
+// 0.0.0.0).
+func streamAddress(desc *sdp.SessionDescription, media *sdp.MediaDescription) (netip.AddrPort, bool, error) {
+	connection := media.ConnectionInformation
+	if connection == nil {
+		connection = desc.ConnectionInformation
+	}
+	if connection == nil || connection.Address == nil {
+		return netip.AddrPort{}, false, fmt.Errorf("SDP: no connection address for the %s", media.MediaName.Media)
+	}
+	addr, err := netip.ParseAddr(connection.Address.Address)
+	if err != nil {
+		return netip.AddrPort{}, false, fmt.Errorf("SDP: connection address %q is not an IP address", connection.Address.Address)
+	}
+	hold := addr.IsUnspecified()
+	for _, attr := range append(desc.Attributes, media.Attributes...) {
+		if attr.Key == "sendonly" || attr.Key == "inactive" {
+			hold = true
+		}
+	}
+	return netip.AddrPortFrom(addr.Unmap(), uint16(media.MediaName.Port.Value)), hold, nil
+}
+
+// streamKeys reads the profile of a stream: RTP/AVP, or RTP/SAVP with a
+// crypto suite the gateway speaks; ok is false for anything else.
+func streamKeys(media *sdp.MediaDescription) (keys *sdes, ok bool) {
+	switch strings.Join(media.MediaName.Protos, "/") {
+	case "RTP/AVP":
+		return nil, true
+	case "RTP/SAVP":
+		return readCrypto(media)
+	}
+	return nil, false
+}
+
+// readAudio reads an audio stream; errNoCommonCodec if the gateway can
+// take none of it.
+func readAudio(desc *sdp.SessionDescription, media *sdp.MediaDescription) (offer, error) {
+	keys, ok := streamKeys(media)
+	if !ok {
+		return offer{}, errNoCommonCodec
+	}
+	remote, hold, err := streamAddress(desc, media)
+	if err != nil {
+		return offer{}, err
+	}
+	o := offer{remote: remote, hold: hold, srtp: keys}
+	events := map[int]uint8{} // telephone-event payload types by clock rate
+	formats := rtpmaps(media)
+	for _, format := range media.MediaName.Formats {
+		pt, err := strconv.Atoi(format)
+		if err != nil || pt < 0 || pt > 127 {
+			continue
+		}
+		f, mapped := formats[pt]
+		if !mapped { // static payload types need no rtpmap
+			f = map[int]rtpmap{0: {"PCMU", 8000}, 8: {"PCMA", 8000}, 9: {"G722", 8000}}[pt]
+		}
+		if f.name == "TELEPHONE-EVENT" {
+			events[f.rate] = uint8(pt)
+		} else if answerable[f] && o.codec == "" {
+			o.codec, o.payloadType = f.name, uint8(pt)
+		}
+	}
+	// Keys must tick with the voice's clock (RFC 4733).
+	o.dtmfPayloadType = events[clockRate[o.codec]]
+	if o.codec == "" {
+		return offer{}, errNoCommonCodec
+	}
+	return o, nil
+}
+
+// readVideo reads a video stream: the first H.264 format of a baseline
+// profile, packetization-mode 0 or 1; nil if there is none.
+func readVideo(desc *sdp.SessionDescription, media *sdp.MediaDescription) (*videoOffer, error) {
+	keys, ok := streamKeys(media)
+	if !ok {
+		return nil, nil
+	}
+	formats, fmtps := rtpmaps(media), fmtpLines(media)
+	for _, format := range media.MediaName.Formats {
+		pt, err := strconv.Atoi(format)
+		if err != nil || pt < 96 || pt > 127 || formats[pt] != (rtpmap{"H264", 90000}) {
+			continue
+		}
+		params := fmtps[pt]
+		mode := params["packetization-mode"]
+		if mode != "" && mode != "0" && mode != "1" {
+			continue
+		}
+		profileLevelID := params["profile-level-id"]
+		if profileLevelID == "" {
+			profileLevelID = "42000a" // RFC 6184's default: baseline, level 1
+		}
+		constrained, level, ok := baselineProfile(profileLevelID)
+		if !ok {
+			continue
+		}
+		remote, hold, err := streamAddress(desc, media)
+		if err != nil {
+			return nil, err
+		}
+		v := &videoOffer{remote: remote, hold: hold, payloadType: uint8(pt), profileLevelID: profileLevelID,
+			constrained: constrained, maxMacroblocks: levelMacroblocks(level), singleNAL: mode != "1", srtp: keys}
+		if maxFS, err := strconv.Atoi(params["max-fs"]); err == nil && maxFS > v.maxMacroblocks {
+			v.maxMacroblocks = maxFS
+		}
+		for _, attr := range media.Attributes {
+			if attr.Key == "rtcp-mux" {
+				v.rtcpMux = true
+			}
+		}
+		return v, nil
+	}
+	return nil, nil
+}
+
+// baselineProfile reads a profile-level-id: whether it is baseline
+// (what the server forwards to browsers), constrained (constraint_set1:
+// the stream suits main profile decoders too), and the level. The phone
+// sends what it offers, so main and high profiles are refused.
+func baselineProfile(profileLevelID string) (constrained bool, level byte, ok bool) {
+	raw, err := hex.DecodeString(profileLevelID)
+	if err != nil || len(raw) != 3 || raw[0] != 0x42 {
+		return false, 0, false
+	}
+	return raw[1]&0x40 != 0, raw[2], true
+}
+
+// levelMacroblocks is the largest frame of an H.264 level (MaxFS, table
+// A-1), in macroblocks.
+func levelMacroblocks(level byte) int {
+	switch {
+	case level <= 10:
+		return 99 // QCIF (10 is 1.0, 9 is 1b)
+	case level <= 20:
+		return 396
+	case level == 21:
+		return 792
+	case level <= 30:
+		return 1620
+	case level == 31:
+		return 3600
+	case level == 32:
+		return 5120
+	default:
+		return 8192 // 4 and up: 1080p
+	}
+}
+
+// fmtpLines reads the a=fmtp:<pt> k=v;k=v lines.
+func fmtpLines(media *sdp.MediaDescription) map[int]map[string]string {
+	lines := map[int]map[string]string{}
+	for _, attr := range media.Attributes {
+		if attr.Key != "fmtp" {
+			continue
+		}
+		ptText, paramText, _ := strings.Cut(attr.Value, " ")
+		pt, err := strconv.Atoi(ptText)
+		if err != nil {
+			continue
+		}
+		params := map[string]string{}
+		for _, param := range strings.Split(paramText, ";") {
+			key, value, _ := strings.Cut(strings.TrimSpace(param), "=")
+			params[strings.ToLower(key)] = value
+		}
+		lines[pt] = params
+	}
+	return lines
 }
 
 // rtpmap is a payload type's encoding: its name (upper case) and clock
@@ -184,21 +367,42 @@ type payload struct {
 // the gateway offers.
 var staticPayloadTypes = map[string]uint8{"PCMU": 0, "PCMA": 8, "G722": 9}
 
-// answer is the SDP of the gateway's side of a call it answers: the one
-// codec it chose from the offer, and keys if the phone offered them.
-// With SRTP it carries our own key (local) under the offer's tag.
-func answer(local netip.Addr, port int, o offer, sessionID, version uint64, localKey *sdes) ([]byte, error) {
-	return describe(local, port, []payload{{o.payloadType, o.codec}}, o.dtmfPayloadType, sessionID, version, localKey)
+// answerStreams are the gateway's side of the streams it takes: ports
+// (videoPort 0 refuses the video) and, with SRTP, its keys under the
+// offer's tags.
+type answerStreams struct {
+	audioPort, videoPort int
+	audioKey, videoKey   *sdes
 }
 
-// describe writes an SDP with one audio stream of the given formats, and
-// RFC 4733 keys on dtmf unless it is 0. version goes up with every new
-// description of the same session. keys, if set, make it RTP/SAVP.
-func describe(local netip.Addr, port int, formats []payload, dtmf uint8, sessionID, version uint64, keys *sdes) ([]byte, error) {
-	network := "IP4"
-	if local.Is6() {
-		network = "IP6"
+// answer is the SDP of the gateway's side of a call it answers: the one
+// audio codec it chose from the offer, the H.264 video if it takes it,
+// and every other line of the offer refused.
+func answer(local netip.Addr, o offer, sessionID, version uint64, streams answerStreams) ([]byte, error) {
+	var medias []*sdp.MediaDescription
+	for _, line := range o.lines {
+		switch {
+		case line.role == "audio":
+			medias = append(medias, audioDescription(streams.audioPort, []payload{{o.payloadType, o.codec}}, o.dtmfPayloadType, streams.audioKey))
+		case line.role == "video" && streams.videoPort != 0:
+			v := o.video
+			mode := "1"
+			if v.singleNAL {
+				mode = "0"
+			}
+			medias = append(medias, videoDescription(streams.videoPort, v.payloadType,
+				"profile-level-id="+v.profileLevelID+";packetization-mode="+mode, v.rtcpMux, streams.videoKey))
+		default:
+			medias = append(medias, &sdp.MediaDescription{MediaName: sdp.MediaName{Media: line.media, Port: sdp.RangedPort{Value: 0},
+				Protos: line.protos, Formats: []string{line.format}}})
+		}
 	}
+	return sessionDescription(local, sessionID, version, medias)
+}
+
+// audioDescription is an audio stream of the given formats, with RFC 4733
+// keys on dtmf unless it is 0; keys, if set, make it RTP/SAVP.
+func audioDescription(port int, formats []payload, dtmf uint8, keys *sdes) *sdp.MediaDescription {
 	var names []string
 	var attributes []sdp.Attribute
 	for _, f := range formats {
@@ -217,11 +421,43 @@ func describe(local netip.Addr, port int, formats []payload, dtmf uint8, session
 			sdp.Attribute{Key: "fmtp", Value: fmt.Sprintf("%d 0-16", dtmf)})
 	}
 	attributes = append(attributes, sdp.Attribute{Key: "ptime", Value: "20"}, sdp.Attribute{Key: "sendrecv"})
+	return streamDescription("audio", port, names, attributes, keys)
+}
+
+// videoDescription is an H.264 stream of one format; the gateway asks
+// for keyframes by RTCP PLI and FIR and takes both.
+func videoDescription(port int, payloadType uint8, fmtp string, rtcpMux bool, keys *sdes) *sdp.MediaDescription {
+	pt := strconv.Itoa(int(payloadType))
+	attributes := []sdp.Attribute{
+		{Key: "rtpmap", Value: pt + " H264/90000"},
+		{Key: "fmtp", Value: pt + " " + fmtp},
+		{Key: "rtcp-fb", Value: pt + " nack pli"},
+		{Key: "rtcp-fb", Value: pt + " ccm fir"},
+		{Key: "sendrecv"},
+	}
+	if rtcpMux {
+		attributes = append(attributes, sdp.Attribute{Key: "rtcp-mux"})
+	}
+	return streamDescription("video", port, []string{pt}, attributes, keys)
+}
+
+func streamDescription(kind string, port int, formats []string, attributes []sdp.Attribute, keys *sdes) *sdp.MediaDescription {
 	protos := []string{"RTP", "AVP"}
 	if keys != nil {
 		protos = []string{"RTP", "SAVP"}
 		attributes = append(attributes, sdp.Attribute{Key: "crypto",
 			Value: keys.tag + " " + keys.suite + " inline:" + base64.StdEncoding.EncodeToString(keys.key)})
+	}
+	return &sdp.MediaDescription{MediaName: sdp.MediaName{Media: kind, Port: sdp.RangedPort{Value: port}, Protos: protos, Formats: formats},
+		Attributes: attributes}
+}
+
+// sessionDescription writes an SDP of the given streams; version goes up
+// with every new description of the same session.
+func sessionDescription(local netip.Addr, sessionID, version uint64, medias []*sdp.MediaDescription) ([]byte, error) {
+	network := "IP4"
+	if local.Is6() {
+		network = "IP6"
 	}
 	desc := sdp.SessionDescription{
 		Origin: sdp.Origin{Username: "parley", SessionID: sessionID, SessionVersion: version,
@@ -229,10 +465,7 @@ func describe(local netip.Addr, port int, formats []payload, dtmf uint8, session
 		SessionName:           "Parley",
 		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: network, Address: &sdp.Address{Address: local.String()}},
 		TimeDescriptions:      []sdp.TimeDescription{{}},
-		MediaDescriptions: []*sdp.MediaDescription{{
-			MediaName:  sdp.MediaName{Media: "audio", Port: sdp.RangedPort{Value: port}, Protos: protos, Formats: names},
-			Attributes: attributes,
-		}},
+		MediaDescriptions:     medias,
 	}
 	return desc.Marshal()
 }

@@ -38,6 +38,22 @@ type MediaConfig struct {
 	DTMFPayloadType uint8 // 0: the phone sends no RFC 4733 events
 	// SRTP, if set, encrypts the media (SDES keys from the SDP).
 	SRTP *SRTPKeys
+	// Video, if set, is the call's H.264 video.
+	Video *VideoConfig
+}
+
+// VideoConfig is the H.264 video the SDP exchange agreed (RFC 6184).
+type VideoConfig struct {
+	Remote      netip.AddrPort // zero until the answer, for calls placed
+	PayloadType uint8
+	// Constrained: constrained baseline (else baseline).
+	Constrained bool
+	// MaxMacroblocks is the largest picture the phone decodes, in 16x16
+	// macroblocks: the media keeps what it sends within it.
+	MaxMacroblocks int
+	SingleNAL      bool // packetization-mode 0
+	RTCPMux        bool
+	SRTP           *SRTPKeys
 }
 
 // SRTPKeys are a call's SRTP master keys and salts, ours and the phone's.
@@ -49,6 +65,8 @@ type SRTPKeys struct {
 // MediaCall is one call's media.
 type MediaCall interface {
 	LocalPort() int
+	// VideoPort is the port of the video, 0 without.
+	VideoPort() int
 	// Play plays a prompt (assets/prompts) to the end, or until ctx ends.
 	Play(ctx context.Context, prompt string) error
 	// Digits delivers the keys pressed; PushDigit adds one from SIP INFO.
@@ -57,6 +75,15 @@ type MediaCall interface {
 	// Negotiate changes the phone's address and codec after an SDP
 	// answer (calls the gateway places) or a re-INVITE.
 	Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfPayloadType uint8) error
+	// NegotiateVideo changes where the phone receives video; zero: on
+	// hold.
+	NegotiateVideo(remote netip.AddrPort)
+	// DropVideo makes the call audio only, before Join: the phone
+	// refused the video offered.
+	DropVideo()
+	// RequestKeyframe makes the next picture sent to the phone a
+	// keyframe (SIP INFO picture_fast_update, RFC 5168).
+	RequestKeyframe()
 	// Join brings the caller into a conference as a participant, through
 	// the server's signalling protocol; it waits in the lobby if there is
 	// one. Errors carry the *protocol.Error of a refusal.
@@ -88,6 +115,9 @@ type Config struct {
 	// RequireAuth, when it returns true, lets only callers who prove a
 	// Parley user's SIP credentials in (digest); others get 401.
 	RequireAuth func() bool
+	// Video, when it returns true, lets calls have H.264 video; nil:
+	// audio only.
+	Video func() bool
 	// Trunks are the SIP rules now (settings); nil: none.
 	Trunks func() []settings.Trunk
 	// MinSessionExpires is the shortest session timer interval taken
@@ -145,7 +175,7 @@ type call struct {
 	sessionID uint64
 	version   uint64 // of our SDP: 1, then one more per re-INVITE
 	timer     *sessionTimer
-	localKey  *sdes // our SRTP key, nil without SRTP
+	keys      answerStreams // our ports and SRTP keys, nil without SRTP
 	hangUp    context.CancelFunc
 }
 
@@ -320,11 +350,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	source := sourceAddr(req)
 	local := localAddressFor(source)
 	config := MediaConfig{Local: local, Remote: o.remote, Codec: o.codec, PayloadType: o.payloadType, DTMFPayloadType: o.dtmfPayloadType}
-	var localKey *sdes
-	if o.srtp != nil {
-		localKey = &sdes{tag: o.srtp.tag, suite: o.srtp.suite, key: make([]byte, srtpKeyLength)}
-		_, _ = rand.Read(localKey.key)
-		config.SRTP = &SRTPKeys{Suite: o.srtp.suite, Local: localKey.key, Remote: o.srtp.key}
+	var keys answerStreams
+	config.SRTP, keys.audioKey = localKeys(o.srtp)
+	if v := o.video; v != nil && s.videoOn() {
+		config.Video = &VideoConfig{Remote: v.remote, PayloadType: v.payloadType, Constrained: v.constrained,
+			MaxMacroblocks: v.maxMacroblocks, SingleNAL: v.singleNAL, RTCPMux: v.rtcpMux}
+		if v.hold {
+			config.Video.Remote = netip.AddrPort{}
+		}
+		config.Video.SRTP, keys.videoKey = localKeys(v.srtp)
 	}
 	media, err := s.cfg.Media.StartCall(config)
 	if err != nil {
@@ -336,14 +370,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	sessionID := binary.BigEndian.Uint64(id[:]) >> 2
-	body, err := answer(local, media.LocalPort(), o, sessionID, 1, localKey)
+	keys.audioPort, keys.videoPort = media.LocalPort(), media.VideoPort()
+	body, err := answer(local, o, sessionID, 1, keys)
 	if err != nil {
 		_ = dialog.Respond(500, "Server Internal Error", nil)
 		return
 	}
 	ctx, hangUp := context.WithCancel(dialog.Context())
 	defer hangUp()
-	c := &call{media: media, dialog: dialog, answer: body, local: local, sessionID: sessionID, version: 1, localKey: localKey, hangUp: hangUp}
+	c := &call{media: media, dialog: dialog, answer: body, local: local, sessionID: sessionID, version: 1, keys: keys, hangUp: hangUp}
 	callID := req.CallID().Value()
 	if interval > 0 {
 		c.timer = startSessionTimer(interval, func() {
@@ -409,11 +444,23 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		c.version++
-		if (o.srtp == nil) != (c.localKey == nil) {
+		if (o.srtp == nil) != (c.keys.audioKey == nil) {
 			s.respond(req, tx, 488, "Not Acceptable Here", sip.NewHeader("Warning", `399 parley "SRTP cannot be turned on or off during a call"`))
 			return
 		}
-		if body, err := answer(c.local, c.media.LocalPort(), o, c.sessionID, c.version, c.localKey); err == nil {
+		streams := c.keys
+		if v := o.video; v != nil && streams.videoPort != 0 && (v.srtp == nil) == (streams.videoKey == nil) {
+			videoRemote := v.remote
+			if v.hold || o.hold {
+				videoRemote = netip.AddrPort{}
+			}
+			c.media.NegotiateVideo(videoRemote)
+		} else {
+			// Video cannot start mid-call, nor change its keys: refused.
+			streams.videoPort = 0
+			c.media.NegotiateVideo(netip.AddrPort{})
+		}
+		if body, err := answer(c.local, o, c.sessionID, c.version, streams); err == nil {
 			c.answer = body
 		}
 	}
@@ -502,9 +549,14 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	if isPictureFastUpdate(req) {
+		c.media.RequestKeyframe()
+		s.respond(req, tx, 200, "OK")
+		return
+	}
 	key, ok := infoKey(req)
 	if !ok {
-		s.respond(req, tx, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
+		s.respond(req, tx, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf, application/media_control+xml"))
 		return
 	}
 	c.media.PushDigit(key)
@@ -517,6 +569,28 @@ func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
 
 // allowed are the methods the gateway takes.
 const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
+
+func (s *Server) videoOn() bool { return s.cfg.Video != nil && s.cfg.Video() }
+
+// isPictureFastUpdate tells a video phone's request for a keyframe as
+// SIP INFO (RFC 5168).
+func isPictureFastUpdate(req *sip.Request) bool {
+	h := req.ContentType()
+	return h != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Value())), "application/media_control+xml") &&
+		strings.Contains(string(req.Body()), "picture_fast_update")
+}
+
+// localKeys makes the gateway's SRTP key for a stream the phone offered
+// keys for: the media's keys, and the answer's crypto line under the
+// offer's tag. Both are nil without SRTP.
+func localKeys(offered *sdes) (*SRTPKeys, *sdes) {
+	if offered == nil {
+		return nil, nil
+	}
+	local := &sdes{tag: offered.tag, suite: offered.suite, key: make([]byte, srtpKeyLength)}
+	_, _ = rand.Read(local.key)
+	return &SRTPKeys{Suite: offered.suite, Local: local.key, Remote: offered.key}, local
+}
 
 // infoKey reads the key of an INFO body: "Signal=5" (dtmf-relay) or "5".
 func infoKey(req *sip.Request) (byte, bool) {

@@ -43,11 +43,12 @@ func TestOfferPicksTheFirstCodecWeSpeak(t *testing.T) {
 	if o.codec != "G722" || o.payloadType != 9 || o.dtmfPayloadType != 101 || o.remote != netip.MustParseAddrPort("192.0.2.7:5000") {
 		t.Errorf("offer read as %+v", o)
 	}
-	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 42, 1, nil)
+	body, err := answer(netip.MustParseAddr("192.0.2.1"), o, 42, 1, answerStreams{audioPort: 50010})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"c=IN IP4 192.0.2.1", "m=audio 50010 RTP/AVP 9 101", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"} {
+	// The video is refused (no port for it), in its place before the audio.
+	for _, want := range []string{"c=IN IP4 192.0.2.1", "m=video 0 RTP/AVP 96\r\nm=audio 50010 RTP/AVP 9 101", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("answer lacks %q:\n%s", want, body)
 		}
@@ -113,7 +114,7 @@ func TestOfferWithSDESKeys(t *testing.T) {
 		t.Fatalf("keys read as %+v", o.srtp)
 	}
 	local := &sdes{tag: "1", suite: "AES_CM_128_HMAC_SHA1_80", key: make([]byte, srtpKeyLength)}
-	body, err := answer(netip.MustParseAddr("192.0.2.1"), 50010, o, 1, 1, local)
+	body, err := answer(netip.MustParseAddr("192.0.2.1"), o, 1, 1, answerStreams{audioPort: 50010, audioKey: local})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,5 +124,65 @@ func TestOfferWithSDESKeys(t *testing.T) {
 	// SAVP with no suite we speak is no offer we can take.
 	if _, err := readOffer([]byte(strings.ReplaceAll(strings.ReplaceAll(savp, "AES_CM_128_HMAC_SHA1_80", "F8"), "AES_CM_128_HMAC_SHA1_32", "F8"))); err != errNoCommonCodec {
 		t.Errorf("SAVP without a known suite: %v", err)
+	}
+}
+
+// baresipOffer is what baresip 1.0 with its avcodec module offers.
+const baresipOffer = "v=0\r\no=- 1 1 IN IP4 192.0.2.2\r\ns=-\r\nc=IN IP4 192.0.2.2\r\nt=0 0\r\n" +
+	"m=audio 44904 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n" +
+	"m=video 36500 RTP/AVP 96 97 34 99\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=0;profile-level-id=42e01f\r\n" +
+	"a=rtpmap:97 H264/90000\r\na=fmtp:97 packetization-mode=1;profile-level-id=42e01f\r\na=rtpmap:34 H263/90000\r\n" +
+	"a=rtpmap:99 H265/90000\r\na=sendrecv\r\na=rtcp-mux\r\n" +
+	"m=application 9 UDP/BFCP *\r\n"
+
+func TestOfferWithH264Video(t *testing.T) {
+	o, err := readOffer([]byte(baresipOffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := o.video
+	if v == nil || v.payloadType != 96 || !v.singleNAL || !v.constrained || v.maxMacroblocks != 3600 || !v.rtcpMux ||
+		v.remote != netip.MustParseAddrPort("192.0.2.2:36500") {
+		t.Fatalf("video read as %+v", v)
+	}
+	body, err := answer(netip.MustParseAddr("192.0.2.1"), o, 1, 1, answerStreams{audioPort: 50010, videoPort: 50012})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"m=audio 50010 RTP/AVP 0 101\r\n", "m=video 50012 RTP/AVP 96\r\n",
+		"a=fmtp:96 profile-level-id=42e01f;packetization-mode=0\r\n", "a=rtcp-fb:96 ccm fir\r\n", "a=rtcp-mux\r\n",
+		"m=application 0 UDP/BFCP *\r\n"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("answer lacks %q:\n%s", want, body)
+		}
+	}
+	// Only baseline profiles.
+	for profile, ok := range map[string]bool{"42e01f": true, "42001e": true, "640c1f": false, "640028": false, "4d001f": false, "zz": false} {
+		offer := strings.ReplaceAll(strings.ReplaceAll(baresipOffer, "profile-level-id=42e01f", "profile-level-id="+profile), "96 97", "96")
+		o, err := readOffer([]byte(offer))
+		if err != nil || (o.video != nil) != ok {
+			t.Errorf("profile %s: video %+v, %v; want taken %v", profile, o.video, err, ok)
+		}
+	}
+}
+
+func TestVideoLevels(t *testing.T) {
+	for level, want := range map[byte]int{9: 99, 10: 99, 11: 396, 13: 396, 20: 396, 21: 792, 22: 1620, 30: 1620, 31: 3600, 32: 5120, 40: 8192} {
+		if got := levelMacroblocks(level); got != want {
+			t.Errorf("level %d: %d macroblocks, want %d", level, got, want)
+		}
+	}
+}
+
+func TestPictureFastUpdate(t *testing.T) {
+	req := sip.NewRequest(sip.INFO, sip.Uri{User: "x", Host: "127.0.0.1"})
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/media_control+xml"))
+	req.SetBody([]byte(`<?xml version="1.0" encoding="utf-8" ?><media_control><vc_primitive><to_encoder><picture_fast_update/></to_encoder></vc_primitive></media_control>`))
+	if !isPictureFastUpdate(req) {
+		t.Error("RFC 5168's example is no picture_fast_update")
+	}
+	req.SetBody([]byte("Signal=5"))
+	if isPictureFastUpdate(req) {
+		t.Error("a key is a picture_fast_update")
 	}
 }
