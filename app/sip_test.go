@@ -165,7 +165,7 @@ func (l *loudness) Audio(participant string, packet *rtp.Packet) {
 	l.samples[participant] += n
 }
 
-func (l *loudness) Video(string, string, *rtp.Packet) {}
+func (l *loudness) Video(string, string, string, *rtp.Packet) {}
 func (l *loudness) Gone(string, string)               {}
 
 // rms is a participant's level so far.

@@ -139,7 +139,7 @@ func newReceiver(joinStarted time.Time, onNewRemote func(string)) *receiver {
 	return &receiver{joinStarted: joinStarted, onNewRemote: onNewRemote, tracks: map[string]*trackCount{}}
 }
 
-func (r *receiver) Video(from, source string, packet *rtp.Packet) {
+func (r *receiver) Video(from, source, _ string, packet *rtp.Packet) {
 	r.packet(from, source, packet, true)
 }
 

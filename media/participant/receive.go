@@ -3,6 +3,7 @@ package participant
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,13 +14,13 @@ import (
 )
 
 // Sink takes the media of remote participants, one RTP packet at a time:
-// a player decodes and shows or plays it. It gets VP8 video and Opus
-// audio; tracks in other codecs (a browser may send H.264) are only
-// counted. Each remote track calls from its own goroutine; the packets are
+// a player decodes and shows or plays it. It gets VP8 and H.264 video
+// (codec is the MIME type, video/VP8 or video/H264) and Opus audio;
+// tracks in other codecs are only counted. Each remote track calls from its own goroutine; the packets are
 // the sink's to keep. Gone comes once a track has ended (its participant
 // left, or stopped a screen share).
 type Sink interface {
-	Video(participant, source string, packet *rtp.Packet)
+	Video(participant, source, codec string, packet *rtp.Packet)
 	Audio(participant string, packet *rtp.Packet)
 	Gone(participant, source string)
 }
@@ -57,10 +58,10 @@ func (p *Participant) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) 
 	}
 	p.mu.Unlock()
 	remote.ssrc.Store(uint32(track.SSRC()))
-	sink, video := p.opts.Sink, track.Kind() == webrtc.RTPCodecTypeVideo
+	sink, video, codec := p.opts.Sink, track.Kind() == webrtc.RTPCodecTypeVideo, track.Codec().MimeType
 	if sink != nil {
 		defer sink.Gone(participant, source)
-		if codec := track.Codec().MimeType; !strings.EqualFold(codec, webrtc.MimeTypeVP8) && !strings.EqualFold(codec, webrtc.MimeTypeOpus) {
+		if !slices.ContainsFunc([]string{webrtc.MimeTypeVP8, webrtc.MimeTypeH264, webrtc.MimeTypeOpus}, func(known string) bool { return strings.EqualFold(codec, known) }) {
 			p.logger.Warn("cannot play this codec; only counting its packets", slog.String("track", key), slog.String("codec", codec))
 			sink = nil
 		}
@@ -86,7 +87,7 @@ func (p *Participant) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) 
 		// The packet points into buffer, which the next read reuses.
 		packet.Payload = append([]byte(nil), packet.Payload...)
 		if video {
-			sink.Video(participant, source, packet)
+			sink.Video(participant, source, codec, packet)
 		} else {
 			sink.Audio(participant, packet)
 		}

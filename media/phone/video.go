@@ -20,6 +20,7 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/srtp/v3"
 
+	"github.com/parleyhq/parley/media/h264"
 	"github.com/parleyhq/parley/media/participant"
 )
 
@@ -75,7 +76,7 @@ const (
 type videoStream struct {
 	cfg     VideoConfig
 	logger  *slog.Logger
-	encoder *h264Encoder // the send goroutine's
+	encoder *h264.Encoder // the send goroutine's
 
 	// encrypt is used by the sender and by keyframe requests, under
 	// writeMu; decrypt by the receive goroutine only.
@@ -91,18 +92,11 @@ type videoStream struct {
 	lastAsked atomic.Int64
 	wantKey   atomic.Bool // the phone asked us for a keyframe
 	picture   atomic.Pointer[image.YCbCr]
-	frames    chan phoneFrame
+	frames    chan h264.Frame
 	closed    chan struct{}
 	wg        sync.WaitGroup
 	stats     struct{ received, sent, framesIn, framesOut atomic.Int64 }
 	closeOnce sync.Once
-}
-
-// phoneFrame is one access unit from the phone (Annex B).
-type phoneFrame struct {
-	data      []byte
-	keyframe  bool
-	timestamp uint32
 }
 
 func startVideo(cfg VideoConfig, logger *slog.Logger) (*videoStream, error) {
@@ -113,14 +107,18 @@ func startVideo(cfg VideoConfig, logger *slog.Logger) (*videoStream, error) {
 	if q.Width <= 0 || q.Height <= 0 || q.FPS <= 0 || q.Bitrate <= 0 {
 		return nil, fmt.Errorf("video quality %dx%d at %d fps, %d bit/s: every number must be positive", q.Width, q.Height, q.FPS, q.Bitrate)
 	}
-	encoder, err := newH264Encoder(q, cfg.SingleNAL)
+	encoderConfig := h264.EncoderConfig{Width: q.Width, Height: q.Height, FPS: q.FPS, Bitrate: q.Bitrate}
+	if cfg.SingleNAL {
+		encoderConfig.MaxSlice = videoMTU
+	}
+	encoder, err := h264.NewEncoder(encoderConfig)
 	if err != nil {
 		return nil, err
 	}
 	var random [4]byte
 	_, _ = rand.Read(random[:])
 	v := &videoStream{cfg: cfg, logger: logger, encoder: encoder, ssrc: binary.BigEndian.Uint32(random[:]),
-		frames: make(chan phoneFrame, phoneFrames), closed: make(chan struct{})}
+		frames: make(chan h264.Frame, phoneFrames), closed: make(chan struct{})}
 	if cfg.SRTP != nil {
 		if v.encrypt, v.decrypt, err = srtpContexts(cfg.SRTP); err != nil {
 			_ = encoder.Close()
@@ -167,7 +165,8 @@ func (v *videoStream) receive() {
 	defer v.wg.Done()
 	buf, opened := make([]byte, maxPacket), make([]byte, maxPacket)
 	var packet rtp.Packet
-	assembler := &frameAssembler{}
+	assembler := &h264.Assembler{}
+	waitKeyframe := false // after a loss, until the phone sends one
 	for {
 		n, from, err := v.cfg.Conn.ReadFrom(buf)
 		if err != nil {
@@ -204,20 +203,27 @@ func (v *videoStream) receive() {
 		}
 		v.stats.received.Add(1)
 		v.phoneSSRC.Store(packet.SSRC)
-		frame, complete, lost := assembler.push(&packet)
-		if lost {
-			v.askKeyframe() // the conference would see a broken picture until the next one
-		}
+		frame, complete := assembler.Push(&packet)
 		if !complete {
 			continue
 		}
+		if frame.AfterLoss {
+			waitKeyframe = true
+		}
+		if waitKeyframe && !frame.Keyframe {
+			// The conference would see a broken picture until the next
+			// keyframe: ask for one now.
+			v.askKeyframe()
+			continue
+		}
+		waitKeyframe = false
 		v.stats.framesIn.Add(1)
 		select {
 		case v.frames <- frame:
 		default:
 			// Nobody takes the phone's video fast enough (muted, or not
 			// in a conference yet): the chain of frames is broken.
-			assembler.waitKeyframe = true
+			waitKeyframe = true
 		}
 	}
 }
@@ -318,7 +324,7 @@ func (v *videoStream) send() {
 				fitPicture(canvas, picture)
 			}
 		}
-		frame, err := v.encoder.encode(canvas, v.wantKey.Swap(false))
+		frame, err := v.encoder.Encode(canvas, v.wantKey.Swap(false))
 		if err != nil {
 			v.logger.Error("encode H.264 for the phone", slog.Any("error", err))
 			continue
@@ -363,12 +369,12 @@ func (c *phoneCamera) NextFrame(ctx context.Context) ([]byte, bool, time.Duratio
 	case frame := <-c.video.frames:
 		duration := time.Second / 15 // a first frame: any plausible length
 		if c.begun {
-			if d := time.Duration(frame.timestamp-c.last) * time.Second / videoClock; d > 0 && d < time.Second {
+			if d := time.Duration(frame.Timestamp-c.last) * time.Second / videoClock; d > 0 && d < time.Second {
 				duration = d
 			}
 		}
-		c.last, c.begun = frame.timestamp, true
-		return frame.data, frame.keyframe, duration, nil
+		c.last, c.begun = frame.Timestamp, true
+		return frame.Data, frame.Keyframe, duration, nil
 	case <-ctx.Done():
 		return nil, false, 0, ctx.Err()
 	case <-c.closed:

@@ -1,5 +1,6 @@
 // Package playback turns the media of remote participants into what a
-// person sees and hears: VP8 video tracks into pictures (libvpx), and the
+// person sees and hears: VP8 video tracks into pictures (libvpx), and
+// phones' H.264 too (OpenH264, media/h264), and the
 // Opus microphones of everyone into one mix played on a sound device
 // (libopus, miniaudio through malgo), behind a jitter buffer.
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/parleyhq/parley/media/capture"
+	"github.com/parleyhq/parley/media/h264"
 	"github.com/parleyhq/parley/media/playback"
 )
 
@@ -111,7 +112,7 @@ func TestPatternSurvivesEncodingAndDecoding(t *testing.T) {
 					t.Errorf("frame %d lasts %v", n, duration)
 				}
 				for _, packet := range send.Packetize(frame, uint32(duration.Seconds()*90000)) {
-					video.Push("p", "camera", packet)
+					video.Push("p", "camera", "video/VP8", packet)
 				}
 			}
 			pictures := frames.wait(t, count)
@@ -176,7 +177,7 @@ func TestLostPacketWaitsForKeyframe(t *testing.T) {
 		}
 		for i, packet := range send.Packetize(frame, uint32(duration.Seconds()*90000)) {
 			if !(drop && i == 0) {
-				video.Push("p", "camera", packet)
+				video.Push("p", "camera", "video/VP8", packet)
 			}
 		}
 		return keyframe
@@ -217,4 +218,56 @@ func TestLostPacketWaitsForKeyframe(t *testing.T) {
 		encode(false)
 	}
 	frames.wait(t, int(decodedBefore)+3)
+}
+
+// TestH264Plays: a phone's H.264 (as the SFU forwards it) decodes into
+// pictures like VP8 does, and a lost packet waits for a keyframe, asked
+// for.
+func TestH264Plays(t *testing.T) {
+	encoder, err := h264.NewEncoder(h264.EncoderConfig{Width: 320, Height: 180, FPS: 15, Bitrate: 400_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer encoder.Close()
+	frames := newDecodedFrames()
+	video := playback.NewVideo(frames.onFrame)
+	defer video.Close()
+	requests := make(chan struct{}, 10)
+	video.OnKeyframeNeeded(func(string, string) { requests <- struct{}{} })
+	send := rtp.NewPacketizer(1200, 102, 1, &codecs.H264Payloader{}, rtp.NewFixedSequencer(1), 90000)
+	picture := image.NewYCbCr(image.Rect(0, 0, 320, 180), image.YCbCrSubsampleRatio420)
+	encode := func(keyframe, drop bool) {
+		for i := range picture.Y {
+			picture.Y[i]++ // a moving picture: inter frames carry something
+		}
+		frame, err := encoder.Encode(picture, keyframe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, packet := range send.Packetize(frame, 6000) {
+			if !(drop && i == 0) {
+				video.Push("phone", "camera", "video/H264", packet)
+			}
+		}
+	}
+	for range 3 {
+		encode(false, false)
+	}
+	if pictures := frames.wait(t, 3); pictures[2].Bounds().Dx() != 320 {
+		t.Fatalf("decoded %v", pictures[2].Bounds())
+	}
+	encode(false, true)
+	encode(false, false) // may lack its start: dropped too
+	encode(false, false)
+	select {
+	case <-requests:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no keyframe asked for after a loss")
+	}
+	stats := video.Stats("phone", "camera")
+	encode(true, false)
+	frames.wait(t, 4)
+	if after := video.Stats("phone", "camera"); after.FramesDecoded != stats.FramesDecoded+1 || stats.FramesDropped == 0 {
+		t.Errorf("before the keyframe %+v, after %+v: want the broken frames dropped and the keyframe decoded", stats, after)
+	}
 }

@@ -18,9 +18,9 @@ type sink struct {
 	audio *Audio
 }
 
-func (s sink) Video(participant, source string, packet *rtp.Packet) {
+func (s sink) Video(participant, source, codec string, packet *rtp.Packet) {
 	if s.video != nil {
-		s.video.Push(participant, source, packet)
+		s.video.Push(participant, source, codec, packet)
 	}
 }
 

@@ -32,8 +32,9 @@ type VideoStats struct {
 	Width, Height      int // of the last decoded picture
 }
 
-// Video decodes the VP8 tracks of remote participants into pictures. Feed
-// it with Push (or through Sink); it is safe for concurrent use.
+// Video decodes the VP8 and H.264 tracks of remote participants into
+// pictures. Feed it with Push (or through Sink); it is safe for
+// concurrent use.
 type Video struct {
 	onFrame FrameFunc
 	logger  *slog.Logger
@@ -70,10 +71,10 @@ func (v *Video) OnKeyframeNeeded(request func(participant, source string)) {
 	v.request.Store(&request)
 }
 
-// Push hands over one RTP packet of a remote video track; the packet is
-// Video's from then on. Packets of a track that has no decoder yet start
-// one.
-func (v *Video) Push(participant, source string, packet *rtp.Packet) {
+// Push hands over one RTP packet of a remote video track in codec
+// (video/VP8 or video/H264); the packet is Video's from then on. Packets
+// of a track that has no decoder yet start one.
+func (v *Video) Push(participant, source, codec string, packet *rtp.Packet) {
 	key := trackKey{participant, source}
 	v.mu.Lock()
 	if v.closed {
@@ -82,10 +83,10 @@ func (v *Video) Push(participant, source string, packet *rtp.Packet) {
 	}
 	track := v.tracks[key]
 	if track == nil {
-		decoder, err := newVP8Decoder()
+		decoder, err := newPictureDecoder(codec)
 		if err != nil {
 			v.mu.Unlock()
-			v.logger.Error("no VP8 decoder", slog.String("track", participant+"/"+source), slog.Any("error", err))
+			v.logger.Error("no decoder", slog.String("track", participant+"/"+source), slog.Any("error", err))
 			return
 		}
 		track = &videoTrack{key: key, packets: make(chan *rtp.Packet, trackQueue), done: make(chan struct{})}
@@ -147,10 +148,10 @@ func (v *Video) Close() error {
 // decode runs for one track: packets in, frames assembled and decoded,
 // pictures out. After a loss it skips frames until a keyframe, which it
 // asks the sender for.
-func (v *Video) decode(track *videoTrack, decoder *vp8Decoder) {
+func (v *Video) decode(track *videoTrack, decoder pictureDecoder) {
 	defer close(track.done)
 	defer decoder.close()
-	assembler := newVP8Assembler()
+	assembler := decoder.assembler()
 	needKeyframe := true
 	var askedAt time.Time
 	ask := func() {
@@ -168,7 +169,7 @@ func (v *Video) decode(track *videoTrack, decoder *vp8Decoder) {
 			if frame.afterLoss {
 				needKeyframe = true
 			}
-			if needKeyframe && !isKeyframe(frame.data) {
+			if needKeyframe && !decoder.isKeyframe(frame.data) {
 				track.count(func(s *VideoStats) { s.FramesDropped++ })
 				ask()
 				continue
