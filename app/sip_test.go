@@ -166,7 +166,7 @@ func (l *loudness) Audio(participant string, packet *rtp.Packet) {
 }
 
 func (l *loudness) Video(string, string, string, *rtp.Packet) {}
-func (l *loudness) Gone(string, string)               {}
+func (l *loudness) Gone(string, string)                       {}
 
 // rms is a participant's level so far.
 func (l *loudness) rms(participant string) float64 {
