@@ -28,6 +28,7 @@ import (
 
 	"github.com/parleyhq/parley/app/testenv"
 	"github.com/parleyhq/parley/media/participant"
+	"github.com/parleyhq/parley/media/playback"
 	"github.com/parleyhq/parley/server/client"
 	"github.com/parleyhq/parley/server/conference"
 	"github.com/parleyhq/parley/server/protocol"
@@ -724,45 +725,31 @@ func TestSoftphoneMediaVariants(t *testing.T) {
 }
 
 // TestVideoPhone: baresip sends H.264 (its avcodec module, a fake camera)
-// into a meeting a browser is in: the browser decodes the phone's video;
-// and the phone receives the browser's camera, transcoded to H.264, which
-// it decodes (its snapshot of what it shows).
+// into a meeting a browser and a Go participant are in: the browser
+// decodes the phone's video, and so does the desktop app's player
+// (media/playback, which the Go participant uses); the phone receives the
+// browser's camera, transcoded to H.264, and decodes it (its snapshot of
+// what it shows). Then the meeting calls the phone, which answers with
+// video again.
 func TestVideoPhone(t *testing.T) {
-	s, _, c, sipPort := sipServer(t, map[string]any{"name": "Video phone", "lobby": "off"})
+	s, owner, c, sipPort := sipServer(t, map[string]any{"name": "Video phone", "lobby": "off"})
 	browser := testenv.NewBrowser(t)
 	guest := browser.Page(t)
 	guest.Log = s.Output
 	testenv.OpenMeeting(guest, s.URL, c.CID, "Browser", "")
 	testenv.ClickJoin(guest)
 	guest.WaitState("joined", 30*time.Second)
+	desktop := playback.NewVideo(nil)
+	defer desktop.Close()
+	joinAsHost(t, owner, c.CID, playback.Sink(desktop, nil))
 
 	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;audio_codecs=PCMU;video_codecs=H264"), 440,
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;answermode=auto;audio_codecs=PCMU;video_codecs=H264"), 440,
 		"module avcodec.so", "module fakevideo.so", "module snapshot.so",
 		"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15", "video_bitrate 500000")
 	phone.Command("dial", "sip:"+c.CID+"@"+server)
 	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
-	guest.WaitFor("the phone in the meeting", `window.parley.participants().some(p => p.kind === 'sip')`, 20*time.Second)
-	var phoneID string
-	guest.Eval(`window.parley.participants().find(p => p.kind === 'sip').id`, &phoneID)
-
-	// The phone's H.264, forwarded as it came: the browser decodes it at
-	// the phone's size.
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		frames, width, shown := testenv.Received(guest).Video(phoneID)
-		if frames > 30 && width == 352 && shown == 352 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the browser shows the phone's video: %d frames of width %d, a tile %d wide; it receives %+v", frames, width, shown, testenv.Received(guest))
-		}
-	}
-	var codec string
-	guest.Eval(`(async () => { let mime = ''; (await window.parley.pcs.subscribe.getStats()).forEach(r => { if (r.type === 'codec' && r.mimeType.startsWith('video/')) mime += r.mimeType + ' '; }); return mime; })()`, &codec)
-	if !strings.Contains(codec, "H264") {
-		t.Errorf("the browser receives video in %q, want the phone's H.264", codec)
-	}
-	guest.Screenshot(filepath.Join(screenshotDir(t), "meeting-video-phone.png"))
+	phoneID := waitVideoPhone(t, guest, desktop)
 
 	// The browser's camera, transcoded for the phone (standard quality:
 	// 640x360, within the level 3.1 it offered).
@@ -780,15 +767,58 @@ func TestVideoPhone(t *testing.T) {
 			t.Fatalf("the phone shows no picture of the meeting (last %v):\n%s", shown, lastLines(phone.Output(), 40))
 		}
 	}
-	if !strings.Contains(phone.Output(), "H264") {
-		t.Errorf("the phone does not say it decodes H.264:\n%s", lastLines(phone.Output(), 40))
-	}
 	if data, err := os.ReadFile(picture); err == nil {
 		_ = os.WriteFile(filepath.Join(screenshotDir(t), "video-phone-screen.png"), data, 0o644)
 	}
+	guest.Screenshot(filepath.Join(screenshotDir(t), "meeting-video-phone.png"))
 	phone.Command("hangup", "")
 	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
-	guest.WaitFor("the phone to leave", `!window.parley.participants().some(p => p.kind === 'sip')`, 15*time.Second)
+	guest.WaitFor("the phone to leave", `!window.parley.participants().some(p => p.kind === 'sip' && p.id === '`+phoneID+`')`, 15*time.Second)
+
+	// The meeting calls the phone: the offer has video, and the phone's
+	// answer takes it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := owner.Do(ctx, http.MethodPost, "/api/v1/conferences/"+c.CID+"/calls",
+		map[string]string{"target": "sip:guest@127.0.0.1:" + strconv.Itoa(phone.Port)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the phone to answer", 20*time.Second, func() bool { return count(phone.EventTypes(), "CALL_ESTABLISHED") == 2 })
+	waitVideoPhone(t, guest, desktop)
+}
+
+// waitVideoPhone waits until a phone's video plays in the browser (as
+// H.264, at the phone's 352x288) and in media/playback, and returns the
+// phone's participant id.
+func waitVideoPhone(t *testing.T, guest *testenv.Page, desktop *playback.Video) string {
+	t.Helper()
+	guest.WaitFor("a phone in the meeting", `window.parley.participants().some(p => p.kind === 'sip')`, 20*time.Second)
+	var phoneID string
+	guest.Eval(`window.parley.participants().find(p => p.kind === 'sip').id`, &phoneID)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		frames, width, shown := testenv.Received(guest).Video(phoneID)
+		if frames > 30 && width == 352 && shown == 352 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser shows the phone's video: %d frames of width %d, a tile %d wide; it receives %+v", frames, width, shown, testenv.Received(guest))
+		}
+	}
+	var codecs string
+	guest.Eval(`(async () => { let mime = ''; (await window.parley.pcs.subscribe.getStats()).forEach(r => { if (r.type === 'codec' && r.mimeType.startsWith('video/')) mime += r.mimeType + ' '; }); return mime; })()`, &codecs)
+	if !strings.Contains(codecs, "H264") {
+		t.Errorf("the browser receives video in %q, want the phone's H.264", codecs)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		stats := desktop.Stats(phoneID, protocol.Camera)
+		if stats.FramesDecoded > 30 && stats.Width == 352 && stats.Height == 288 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the desktop player decodes the phone's video: %+v", stats)
+		}
+	}
+	return phoneID
 }
 
 // flatPicture says a picture is one colour (a blank screen), by the

@@ -29,7 +29,13 @@ var settingKeys = []string{
 	"alone_minutes", "chat_edit_minutes", "max_sockets_per_address", "default_lobby", "default_max_participants",
 	"media_udp_ports", "external_addresses", "public_address_stun", "trusted_proxies",
 	"turn.port", "turn.tls_port", "turn.relay_ports", "turn.max_allocations_per_user",
-	"sip.port", "sip.tls_port", "sip.rtp_ports",
+	"sip.port", "sip.tls_port", "sip.rtp_ports", "sip.video",
+}
+
+// phoneVideoChoices are the values of sip.video, as the form names them.
+var phoneVideoChoices = []choice{
+	{"off", "Off: calls are audio only"}, {"low", "Low: 320×180, 15 frames a second"},
+	{"standard", "Standard: 640×360, 25 frames a second"}, {"high", "High: 1280×720, 30 frames a second"},
 }
 
 // flagKeys are the settings the form edits as check boxes.
@@ -111,6 +117,7 @@ func settingTexts(s client.Settings) map[string]string {
 		"turn.port":       itoa(s.TURN.Port), "turn.tls_port": itoa(s.TURN.TLSPort), "turn.relay_ports": s.TURN.RelayPorts,
 		"turn.max_allocations_per_user": itoa(s.TURN.MaxAllocationsPerUser),
 		"sip.port":                      itoa(s.SIP.Port), "sip.tls_port": itoa(s.SIP.TLSPort), "sip.rtp_ports": s.SIP.RTPPorts,
+		"sip.video": s.SIP.Video,
 	}
 }
 
@@ -178,7 +185,7 @@ func setPatch(patch map[string]any, key string, value any) {
 
 func settingValue(key, text string) (any, error) {
 	switch key {
-	case "server_name", "base_url", "listen_address", "default_lobby", "media_udp_ports", "public_address_stun", "turn.relay_ports", "sip.rtp_ports":
+	case "server_name", "base_url", "listen_address", "default_lobby", "media_udp_ports", "public_address_stun", "turn.relay_ports", "sip.rtp_ports", "sip.video":
 		return strings.TrimSpace(text), nil
 	case "admin_networks", "external_addresses", "trusted_proxies":
 		items := []string{}
@@ -241,13 +248,7 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 	networks.SetMinRowsVisible(4)
 	proxies := bindEntry(widget.NewMultiLineEntry(), m.Values["trusted_proxies"])
 	proxies.SetMinRowsVisible(2)
-	lobby := widget.NewSelect(labelsOf(lobbyChoices), func(label string) { _ = m.Values["default_lobby"].Set(valueOf(lobbyChoices, label)) })
-	m.Values["default_lobby"].AddListener(binding.NewDataListener(func() {
-		value, _ := m.Values["default_lobby"].Get()
-		if label := labelOf(lobbyChoices, value); lobby.Selected != label {
-			lobby.SetSelected(label)
-		}
-	}))
+	lobby := choiceSelect(m.Values["default_lobby"], lobbyChoices)
 
 	server := newFieldSet()
 	server.add("server_name", "Server name", entry("server_name"), "People see it when they sign in and in invitations.")
@@ -276,7 +277,9 @@ func newSettingsView(s *shell, session *Session) *settingsView {
 	phones.add("sip.enabled", "SIP gateway", widget.NewCheckWithData("Desk phones, softphones and PBXs join meetings over SIP", m.Flags["sip.enabled"]), "")
 	phones.add("sip.port", "Port", entry("sip.port"), "UDP and TCP; 5060 is the usual one. If it is taken, Parley uses the next free one.")
 	phones.add("sip.tls_port", "TLS port", entry("sip.tls_port"), "SIP over TLS with this server's certificate, 5061 usually; 0 for none.")
-	phones.add("sip.rtp_ports", "Call ports", entry("sip.rtp_ports"), "The UDP range of the calls' audio, one port per call, such as 50000-51999.")
+	phones.add("sip.rtp_ports", "Call ports", entry("sip.rtp_ports"), "The UDP range of the calls' media, one port for a call's audio and one for its video, such as 50000-51999.")
+	phones.add("sip.video", "Video phones", choiceSelect(m.Values["sip.video"], phoneVideoChoices),
+		"What phones that send H.264 see of the meeting: the active speaker or a shared screen, encoded for each phone, never beyond what it decodes. Their own video goes to the meeting as it is.")
 	phones.add("sip.require_auth", "Who may call", widget.NewCheckWithData("Only phones with a Parley SIP password (set on each user)", m.Flags["sip.require_auth"]),
 		"Otherwise anyone who reaches this server may dial in, as a guest, subject to each meeting's PIN and lobby.")
 	v.trunks = newTrunksEditor(s, m, session.canAdminister())
@@ -406,4 +409,17 @@ func (s *shell) followMove(session *Session, oldPort int, now client.Settings) {
 		}
 		s.openConsole(moved, tabSettings)
 	})
+}
+
+// choiceSelect is a drop-down bound to a setting's value, showing its
+// choices' labels.
+func choiceSelect(value binding.String, choices []choice) *widget.Select {
+	selector := widget.NewSelect(labelsOf(choices), func(label string) { _ = value.Set(valueOf(choices, label)) })
+	value.AddListener(binding.NewDataListener(func() {
+		current, _ := value.Get()
+		if label := labelOf(choices, current); selector.Selected != label {
+			selector.SetSelected(label)
+		}
+	}))
+	return selector
 }

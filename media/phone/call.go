@@ -214,10 +214,10 @@ func (c *Call) Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfP
 }
 
 // NegotiateVideo changes where the phone receives video (zero: nowhere,
-// on hold); nothing for an audio call.
-func (c *Call) NegotiateVideo(remote netip.AddrPort) {
+// on hold) and its payload type; nothing for an audio call.
+func (c *Call) NegotiateVideo(remote netip.AddrPort, payloadType uint8) {
 	if v := c.video.Load(); v != nil {
-		v.negotiate(remote)
+		v.negotiate(remote, payloadType)
 	}
 }
 

@@ -84,6 +84,7 @@ type videoStream struct {
 	encrypt, decrypt *srtp.Context
 
 	remote    atomic.Pointer[netip.AddrPort]
+	pt        atomic.Uint32 // the payload type agreed, which an answer or re-INVITE may change
 	latched   atomic.Bool
 	held      atomic.Bool
 	phoneSSRC atomic.Uint32 // of the phone's video, once seen
@@ -128,6 +129,7 @@ func startVideo(cfg VideoConfig, logger *slog.Logger) (*videoStream, error) {
 	remote := cfg.Remote
 	v.remote.Store(&remote)
 	v.held.Store(isHold(remote))
+	v.pt.Store(uint32(cfg.PayloadType))
 	v.wg.Add(2)
 	go v.receive()
 	go v.send()
@@ -139,8 +141,10 @@ func isHold(remote netip.AddrPort) bool {
 	return !remote.IsValid() || remote.Addr().IsUnspecified() || remote.Port() == 0
 }
 
-// negotiate takes a new address from a re-INVITE (zero: hold).
-func (v *videoStream) negotiate(remote netip.AddrPort) {
+// negotiate takes a new address and payload type from an answer or a
+// re-INVITE (zero: hold).
+func (v *videoStream) negotiate(remote netip.AddrPort, payloadType uint8) {
+	v.pt.Store(uint32(payloadType))
 	held := isHold(remote)
 	v.held.Store(held)
 	if !held && !v.latched.Load() {
@@ -187,7 +191,7 @@ func (v *videoStream) receive() {
 				continue
 			}
 		}
-		if err := packet.Unmarshal(data); err != nil || packet.Version != 2 || packet.PayloadType != v.cfg.PayloadType {
+		if err := packet.Unmarshal(data); err != nil || packet.Version != 2 || uint32(packet.PayloadType) != v.pt.Load() {
 			continue
 		}
 		source, ok := from.(*net.UDPAddr)
@@ -336,6 +340,7 @@ func (v *videoStream) send() {
 		v.stats.framesOut.Add(1)
 		v.writeMu.Lock()
 		for _, packet := range packetizer.Packetize(frame, ticks) {
+			packet.PayloadType = uint8(v.pt.Load())
 			n, err := packet.MarshalTo(buf)
 			if err != nil {
 				continue

@@ -71,6 +71,21 @@ func supportedCodecs() []webrtc.RTPCodecParameters {
 	}
 }
 
+// codecPreferences is first, then every other supported codec of its kind.
+func codecPreferences(first webrtc.RTPCodecParameters) []webrtc.RTPCodecParameters {
+	preferences := []webrtc.RTPCodecParameters{first}
+	kind, _, _ := strings.Cut(first.MimeType, "/")
+	for _, codec := range supportedCodecs() {
+		sameKind := strings.HasPrefix(strings.ToLower(codec.MimeType), strings.ToLower(kind)+"/")
+		same := strings.EqualFold(codec.MimeType, first.MimeType) &&
+			(!strings.EqualFold(codec.MimeType, webrtc.MimeTypeH264) || h264Compatible(codec.SDPFmtpLine, first.SDPFmtpLine))
+		if sameKind && !same {
+			preferences = append(preferences, codec)
+		}
+	}
+	return preferences
+}
+
 // supportedHeaderExtensions lists the RTP header extensions per kind.
 func supportedHeaderExtensions() map[webrtc.RTPCodecType][]string {
 	return map[webrtc.RTPCodecType][]string{

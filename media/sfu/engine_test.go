@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
@@ -54,5 +55,29 @@ func TestICEUfrag(t *testing.T) {
 	}
 	if got := iceUfrag("v=0\r\n"); got != "" {
 		t.Errorf("iceUfrag without one = %q", got)
+	}
+}
+
+func TestCodecPreferencesPutThePublishersFirst(t *testing.T) {
+	var vp8, h264 webrtc.RTPCodecParameters
+	for _, codec := range supportedCodecs() {
+		switch {
+		case codec.MimeType == webrtc.MimeTypeVP8:
+			vp8 = codec
+		case codec.PayloadType == 106:
+			h264 = codec
+		}
+	}
+	h264.PayloadType = 125 // as a publisher's offer may number it
+	got := codecPreferences(h264)
+	var names []string
+	for _, codec := range got {
+		names = append(names, fmt.Sprintf("%d %s %s", codec.PayloadType, codec.MimeType, codec.SDPFmtpLine))
+	}
+	if len(got) != 3 || got[0].PayloadType != 125 || got[1].MimeType != webrtc.MimeTypeVP8 || got[2].PayloadType != 102 {
+		t.Errorf("preferences for a phone's H.264: %q; want it, VP8, then the other H.264 profile", names)
+	}
+	if got := codecPreferences(vp8); len(got) != 3 || got[0].MimeType != webrtc.MimeTypeVP8 {
+		t.Errorf("preferences for VP8: %v", got)
 	}
 }

@@ -241,9 +241,17 @@ func (s *subscriber) addDownTrack(pub *publication) (*downTrack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("add m= line for %s: %w", pub.id, err)
 	}
-	// Offer only the publisher's codec: the subscriber must take it as is.
-	if err := transceiver.SetCodecPreferences([]webrtc.RTPCodecParameters{pub.codec}); err != nil {
-		return nil, fmt.Errorf("codec of %s: %w", pub.id, err)
+	// The publisher's codec first: the subscriber must take it as is. The
+	// others of its kind follow so that the subscriber's first answer
+	// names every codec it plays: once a kind is negotiated, pion offers
+	// only codecs an answer named, and a phone's H.264 may come after a
+	// browser's VP8.
+	preferences := codecPreferences(pub.codec)
+	if err := transceiver.SetCodecPreferences(preferences); err != nil {
+		// An earlier answer of this subscriber left some out.
+		if err := transceiver.SetCodecPreferences(preferences[:1]); err != nil {
+			return nil, fmt.Errorf("codec of %s: %w", pub.id, err)
+		}
 	}
 	dt.transceiver, dt.sender = transceiver, transceiver.Sender()
 	s.downTracks = append(s.downTracks, dt)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +132,9 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	local := localAddressFor(remoteIP)
 	config := MediaConfig{Local: local, Codec: "PCMU", PayloadType: 0, DTMFPayloadType: 101}
 	if s.videoOn() {
-		config.Video = &VideoConfig{PayloadType: offeredVideo.payloadType, Constrained: true, MaxMacroblocks: levelMacroblocks(offeredVideo.level)}
+		// Single NAL units suit both packetization modes offered.
+		config.Video = &VideoConfig{PayloadType: offeredVideo.payloadTypes[0], Constrained: true, SingleNAL: true,
+			MaxMacroblocks: levelMacroblocks(offeredVideo.level)}
 	}
 	media, err := s.cfg.Media.StartCall(config)
 	if err != nil {
@@ -194,8 +197,8 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 	answer, err := readOffer(dialog.InviteResponse.Body())
 	if err == nil {
 		err = media.Negotiate(answer.remote, answer.codec, answer.payloadType, answer.dtmfPayloadType)
-		if v := answer.video; v != nil && v.payloadType == offeredVideo.payloadType && v.srtp == nil && !v.singleNAL {
-			media.NegotiateVideo(v.remote)
+		if v := answer.video; v != nil && slices.Contains(offeredVideo.payloadTypes, v.payloadType) && v.srtp == nil {
+			media.NegotiateVideo(v.remote, v.payloadType)
 		} else {
 			media.DropVideo()
 		}
@@ -261,12 +264,13 @@ func (s *Server) hangUp(dialog interface{ Bye(context.Context) error }) {
 }
 
 // offeredVideo is the H.264 the gateway offers in calls it places:
-// constrained baseline at level 3.1 (720p), packetization-mode 1.
+// constrained baseline at level 3.1 (720p), packetization-mode 1 and, for
+// phones that take only that (baresip), 0.
 var offeredVideo = struct {
-	payloadType uint8
-	level       byte
-	fmtp        string
-}{97, 31, "profile-level-id=42e01f;packetization-mode=1"}
+	payloadTypes []uint8
+	level        byte
+	fmtps        []string
+}{[]uint8{97, 96}, 31, []string{"profile-level-id=42e01f;packetization-mode=1", "profile-level-id=42e01f;packetization-mode=0"}}
 
 // offerSDP is the gateway's offer for a call it places: the codecs, in
 // order, and video if videoPort is not 0.
@@ -282,7 +286,7 @@ func offerSDP(local netip.Addr, port, videoPort int, sessionID uint64, codecs []
 	}
 	medias := []*sdp.MediaDescription{audioDescription(port, media, 101, nil)}
 	if videoPort != 0 {
-		medias = append(medias, videoDescription(videoPort, offeredVideo.payloadType, offeredVideo.fmtp, false, nil))
+		medias = append(medias, videoDescription(videoPort, offeredVideo.payloadTypes, offeredVideo.fmtps, false, nil))
 	}
 	return sessionDescription(local, sessionID, 1, medias)
 }

@@ -32,7 +32,7 @@ func (c *fakeCall) PushDigit(key byte)                                   { c.dig
 func (c *fakeCall) Close()                                               {}
 func (c *fakeCall) Negotiate(netip.AddrPort, string, uint8, uint8) error { return nil }
 func (c *fakeCall) VideoPort() int                                       { return 0 }
-func (c *fakeCall) NegotiateVideo(netip.AddrPort)                        {}
+func (c *fakeCall) NegotiateVideo(netip.AddrPort, uint8)                 {}
 func (c *fakeCall) DropVideo()                                           {}
 func (c *fakeCall) RequestKeyframe()                                     {}
 func (c *fakeCall) Join(context.Context, string, JoinRequest) (InConference, error) {

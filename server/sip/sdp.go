@@ -390,8 +390,8 @@ func answer(local netip.Addr, o offer, sessionID, version uint64, streams answer
 			if v.singleNAL {
 				mode = "0"
 			}
-			medias = append(medias, videoDescription(streams.videoPort, v.payloadType,
-				"profile-level-id="+v.profileLevelID+";packetization-mode="+mode, v.rtcpMux, streams.videoKey))
+			medias = append(medias, videoDescription(streams.videoPort, []uint8{v.payloadType},
+				[]string{"profile-level-id=" + v.profileLevelID + ";packetization-mode=" + mode}, v.rtcpMux, streams.videoKey))
 		default:
 			medias = append(medias, &sdp.MediaDescription{MediaName: sdp.MediaName{Media: line.media, Port: sdp.RangedPort{Value: 0},
 				Protos: line.protos, Formats: []string{line.format}}})
@@ -424,21 +424,26 @@ func audioDescription(port int, formats []payload, dtmf uint8, keys *sdes) *sdp.
 	return streamDescription("audio", port, names, attributes, keys)
 }
 
-// videoDescription is an H.264 stream of one format; the gateway asks
-// for keyframes by RTCP PLI and FIR and takes both.
-func videoDescription(port int, payloadType uint8, fmtp string, rtcpMux bool, keys *sdes) *sdp.MediaDescription {
-	pt := strconv.Itoa(int(payloadType))
-	attributes := []sdp.Attribute{
-		{Key: "rtpmap", Value: pt + " H264/90000"},
-		{Key: "fmtp", Value: pt + " " + fmtp},
-		{Key: "rtcp-fb", Value: pt + " nack pli"},
-		{Key: "rtcp-fb", Value: pt + " ccm fir"},
-		{Key: "sendrecv"},
+// videoDescription is an H.264 stream of the given formats (payload
+// types and their fmtp); the gateway asks for keyframes by RTCP PLI and
+// FIR and takes both.
+func videoDescription(port int, payloadTypes []uint8, fmtps []string, rtcpMux bool, keys *sdes) *sdp.MediaDescription {
+	var names []string
+	var attributes []sdp.Attribute
+	for i, payloadType := range payloadTypes {
+		pt := strconv.Itoa(int(payloadType))
+		names = append(names, pt)
+		attributes = append(attributes,
+			sdp.Attribute{Key: "rtpmap", Value: pt + " H264/90000"},
+			sdp.Attribute{Key: "fmtp", Value: pt + " " + fmtps[i]},
+			sdp.Attribute{Key: "rtcp-fb", Value: pt + " nack pli"},
+			sdp.Attribute{Key: "rtcp-fb", Value: pt + " ccm fir"})
 	}
+	attributes = append(attributes, sdp.Attribute{Key: "sendrecv"})
 	if rtcpMux {
 		attributes = append(attributes, sdp.Attribute{Key: "rtcp-mux"})
 	}
-	return streamDescription("video", port, []string{pt}, attributes, keys)
+	return streamDescription("video", port, names, attributes, keys)
 }
 
 func streamDescription(kind string, port int, formats []string, attributes []sdp.Attribute, keys *sdes) *sdp.MediaDescription {

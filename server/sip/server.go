@@ -75,9 +75,9 @@ type MediaCall interface {
 	// Negotiate changes the phone's address and codec after an SDP
 	// answer (calls the gateway places) or a re-INVITE.
 	Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfPayloadType uint8) error
-	// NegotiateVideo changes where the phone receives video; zero: on
-	// hold.
-	NegotiateVideo(remote netip.AddrPort)
+	// NegotiateVideo changes where the phone receives video (zero: on
+	// hold) and the payload type.
+	NegotiateVideo(remote netip.AddrPort, payloadType uint8)
 	// DropVideo makes the call audio only, before Join: the phone
 	// refused the video offered.
 	DropVideo()
@@ -454,11 +454,11 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 			if v.hold || o.hold {
 				videoRemote = netip.AddrPort{}
 			}
-			c.media.NegotiateVideo(videoRemote)
+			c.media.NegotiateVideo(videoRemote, v.payloadType)
 		} else {
 			// Video cannot start mid-call, nor change its keys: refused.
 			streams.videoPort = 0
-			c.media.NegotiateVideo(netip.AddrPort{})
+			c.media.NegotiateVideo(netip.AddrPort{}, 0)
 		}
 		if body, err := answer(c.local, o, c.sessionID, c.version, streams); err == nil {
 			c.answer = body
