@@ -1,7 +1,9 @@
 #!/bin/sh
 # Writes the notices of everything a build of parley holds: the Go
-# standard library, every Go module the build links, and any further
-# license files given (the codec libraries a build links statically).
+# standard library, every Go module the build links, OpenH264 when the
+# build links it (statically, from github.com/pion/mediadevices), and any
+# further license files given (the codec libraries a build links
+# statically).
 # Run with the GOOS, GOARCH and build tags of the build it describes; it
 # fails when a module has no license file, so nothing ships without one.
 #
@@ -15,6 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 modules=$(cd "$root" && go list -deps -tags "$tags" \
 	-f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}} {{.Dir}}{{end}}{{end}}' ./app/cmd/parley | sort -u)
+openh264=$(cd "$root" && go list -deps -tags "$tags" ./app/cmd/parley | grep -x github.com/pion/mediadevices/pkg/codec/openh264 || true)
 
 {
 	echo "Parley contains the following software, under the licenses below."
@@ -38,6 +41,12 @@ modules=$(cd "$root" && go list -deps -tags "$tags" \
 			exit 1
 		fi
 	done
+	if [ -n "$openh264" ]; then
+		echo
+		echo "=== OpenH264 2.1.1 (linked statically from github.com/pion/mediadevices)"
+		echo
+		cat "$root/media/h264/include/openh264/LICENSE"
+	fi
 	for file in "$@"; do
 		echo
 		echo "=== $(basename "$file")"

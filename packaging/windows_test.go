@@ -143,7 +143,7 @@ func TestWindowsInstaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"=== libvpx-LICENSE", "=== opus-COPYING", "=== fyne.io/fyne/v2 ", "=== github.com/pion/webrtc/v4 ", "=== Go "} {
+	for _, want := range []string{"=== libvpx-LICENSE", "=== opus-COPYING", "=== OpenH264 ", "=== fyne.io/fyne/v2 ", "=== github.com/pion/webrtc/v4 ", "=== Go "} {
 		if !bytes.Contains(notices, []byte(want)) {
 			t.Errorf("THIRD-PARTY-LICENSES.txt lacks %q", want)
 		}
