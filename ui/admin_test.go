@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/parleyhq/parley/server/certs/certstest"
 	"github.com/parleyhq/parley/server/client"
@@ -275,6 +276,22 @@ func TestSettingsShowServerErrorsOnTheirField(t *testing.T) {
 		t.Errorf("SIP settings stored %+v", settings.SIP)
 	}
 
+	// What video phones see: chosen from the drop-down, stored as its value.
+	a.run(func() {
+		for _, o := range objectsIn(s.win.Content()) {
+			if choose, ok := o.(*widget.Select); ok && slices.Contains(choose.Options, labelOf(phoneVideoChoices, "low")) {
+				if choose.Selected != labelOf(phoneVideoChoices, "standard") {
+					t.Errorf("video phones show %q, want the default, standard", choose.Selected)
+				}
+				choose.SetSelected(labelOf(phoneVideoChoices, "low"))
+			}
+		}
+	})
+	save("server_name", "Front office")
+	if settings, _ := owner.Client.Settings(context.Background()); settings.SIP.Video != "low" {
+		t.Errorf("video phones stored as %q, want low", settings.SIP.Video)
+	}
+
 	// A trunk to the office PBX, through its dialog, saved with the rest.
 	a.run(func() { v.trunks.edit(-1) })
 	a.run(func() {
@@ -294,6 +311,7 @@ func TestSettingsShowServerErrorsOnTheirField(t *testing.T) {
 	if len(settings.SIP.Trunks) != 1 || settings.SIP.Trunks[0].Host != "pbx.example.com" || settings.SIP.Trunks[0].InternationalPrefix != "00" {
 		t.Errorf("trunks stored %+v", settings.SIP.Trunks)
 	}
+	captureSection(t, a, s, "Phones", "phones-settings")
 }
 
 // TestEventLogFilterAndExport filters the log by kind, pages back, and
