@@ -67,7 +67,7 @@ func (m *phoneMedia) video(cfg sip.VideoConfig) (*phone.VideoConfig, error) {
 		return nil, err
 	}
 	return &phone.VideoConfig{Conn: conn, Remote: cfg.Remote, RTCPMux: cfg.RTCPMux, PayloadType: cfg.PayloadType,
-		Constrained: cfg.Constrained, SingleNAL: cfg.SingleNAL, Quality: quality, SRTP: phoneSRTP(cfg.SRTP)}, nil
+		Constrained: cfg.Constrained, SingleNAL: cfg.SingleNAL, MaxMacroblocks: cfg.MaxMacroblocks, Quality: quality, SRTP: phoneSRTP(cfg.SRTP)}, nil
 }
 
 func phoneSRTP(keys *sip.SRTPKeys) *phone.SRTP {

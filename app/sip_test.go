@@ -744,29 +744,14 @@ func TestVideoPhone(t *testing.T) {
 	joinAsHost(t, owner, c.CID, playback.Sink(desktop, nil))
 
 	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;answermode=auto;audio_codecs=PCMU;video_codecs=H264"), 440,
-		"module avcodec.so", "module fakevideo.so", "module snapshot.so",
-		"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15", "video_bitrate 500000")
+	phone := startVideoPhone(t, server)
 	phone.Command("dial", "sip:"+c.CID+"@"+server)
 	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
 	phoneID := waitVideoPhone(t, guest, desktop)
 
 	// The browser's camera, transcoded for the phone (standard quality:
 	// 640x360, within the level 3.1 it offered).
-	picture := filepath.Join(phone.Dir, "received.png")
-	var shown image.Image
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
-		phone.Command("snapshot_recv", picture)
-		time.Sleep(500 * time.Millisecond)
-		if data, err := os.ReadFile(picture); err == nil {
-			if shown, err = png.Decode(bytes.NewReader(data)); err == nil && shown.Bounds().Dx() == 640 && !flatPicture(shown) {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the phone shows no picture of the meeting (last %v):\n%s", shown, lastLines(phone.Output(), 40))
-		}
-	}
+	picture := waitPhoneScreen(t, phone, 640)
 	if data, err := os.ReadFile(picture); err == nil {
 		_ = os.WriteFile(filepath.Join(screenshotDir(t), "video-phone-screen.png"), data, 0o644)
 	}
@@ -785,6 +770,59 @@ func TestVideoPhone(t *testing.T) {
 	}
 	waitFor(t, "the phone to answer", 20*time.Second, func() bool { return count(phone.EventTypes(), "CALL_ESTABLISHED") == 2 })
 	waitVideoPhone(t, guest, desktop)
+}
+
+// startVideoPhone runs baresip as a video phone: H.264 (avcodec; it
+// offers packetization modes 0 and 1, and H.263, MPEG-4 and H.265, which
+// Parley refuses), a fake camera of 352x288, and snapshots of what it
+// shows.
+func startVideoPhone(t *testing.T, server string) *testenv.Baresip {
+	return testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;answermode=auto;audio_codecs=PCMU"), 440,
+		"module avcodec.so", "module fakevideo.so", "module snapshot.so",
+		"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15", "video_bitrate 500000")
+}
+
+// waitPhoneScreen waits until a phone shows a picture of the given width
+// that is not blank, and returns the snapshot's file.
+func waitPhoneScreen(t *testing.T, phone *testenv.Baresip, width int) string {
+	t.Helper()
+	picture := filepath.Join(phone.Dir, "received.png")
+	var shown image.Image
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
+		phone.Command("snapshot_recv", picture)
+		time.Sleep(500 * time.Millisecond)
+		if data, err := os.ReadFile(picture); err == nil {
+			if shown, err = png.Decode(bytes.NewReader(data)); err == nil && shown.Bounds().Dx() == width && !flatPicture(shown) {
+				return picture
+			}
+		}
+		if time.Now().After(deadline) {
+			var size image.Point
+			if shown != nil {
+				size = shown.Bounds().Size()
+			}
+			t.Fatalf("the phone shows no picture %d wide (last %v):\n%s", width, size, lastLines(phone.Output(), 40))
+		}
+	}
+}
+
+// TestTwoVideoPhones: a phone sees the other's H.264 as it came (352x288,
+// the other's size), relayed rather than encoded again.
+func TestTwoVideoPhones(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Two video phones", "lobby": "off"})
+	joinAsHost(t, owner, c.CID, nil)
+	server := "127.0.0.1:" + strconv.Itoa(sipPort)
+	first, second := startVideoPhone(t, server), startVideoPhone(t, server)
+	for _, phone := range []*testenv.Baresip{first, second} {
+		phone.Command("dial", "sip:"+c.CID+"@"+server)
+		phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+	}
+	waitPhoneScreen(t, first, 352)
+	waitPhoneScreen(t, second, 352)
+	for _, phone := range []*testenv.Baresip{first, second} {
+		phone.Command("hangup", "")
+		phone.WaitEvent("CALL_CLOSED", 10*time.Second)
+	}
 }
 
 // waitVideoPhone waits until a phone's video plays in the browser (as

@@ -104,3 +104,23 @@ func HasIDR(data []byte) bool {
 	}
 	return false
 }
+
+// StartsKeyframe reports whether an H.264 RTP payload begins a frame a
+// decoder can start from: parameter sets (alone or leading a STAP-A) or
+// the first piece of an IDR slice.
+func StartsKeyframe(payload []byte) bool {
+	if len(payload) < 2 {
+		return false
+	}
+	const idr, sps, stapA, fuA = 5, 7, 24, 28
+	switch payload[0] & 0x1f {
+	case idr, sps:
+		return true
+	case stapA:
+		// After the STAP-A header, the first unit's two-byte size.
+		return len(payload) > 3 && (payload[3]&0x1f == sps || payload[3]&0x1f == idr)
+	case fuA:
+		return payload[1]&0x80 != 0 && payload[1]&0x1f == idr
+	}
+	return false
+}

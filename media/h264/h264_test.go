@@ -180,3 +180,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestStartsKeyframe(t *testing.T) {
+	for _, c := range []struct {
+		payload []byte
+		want    bool
+	}{
+		{[]byte{0x67, 0x42}, true},                   // SPS
+		{[]byte{0x65, 0x88}, true},                   // an IDR slice
+		{[]byte{0x41, 0x9a}, false},                  // a P slice
+		{[]byte{0x78, 0x00, 0x0a, 0x67, 0x42}, true}, // STAP-A with the SPS first
+		{[]byte{0x78, 0x00, 0x0a, 0x41, 0x9a}, false},
+		{[]byte{0x7c, 0x85, 0x88}, true},  // FU-A, start of an IDR slice
+		{[]byte{0x7c, 0x05, 0x88}, false}, // FU-A, the middle of one
+		{[]byte{0x7c, 0x81, 0x88}, false}, // FU-A, start of a P slice
+		{[]byte{0x65}, false},
+	} {
+		if got := StartsKeyframe(c.payload); got != c.want {
+			t.Errorf("%x: %v, want %v", c.payload, got, c.want)
+		}
+	}
+}

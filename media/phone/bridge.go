@@ -44,13 +44,14 @@ func (c *Call) Join(ctx context.Context, gateway *client.Client, cid string, opt
 	opts.Muted.Camera = true
 	opts.Sink = playback.Sink(nil, mix)
 	if video := c.video.Load(); video != nil {
-		chooser := newViewChooser(video.show)
-		b.view = playback.NewVideo(chooser.frame)
-		b.view.OnKeyframeNeeded(func(participant, source string) {
+		requestKeyframe := func(participant, source string) {
 			if p := b.participant.Load(); p != nil {
 				_ = p.RequestKeyframe(participant, source)
 			}
-		})
+		}
+		chooser := newViewChooser(video, requestKeyframe)
+		b.view = playback.NewVideo(chooser.frame)
+		b.view.OnKeyframeNeeded(requestKeyframe)
 		opts.Muted.Camera = false
 		opts.VideoLayers = []participant.VideoSource{&phoneCamera{video: video, closed: make(chan struct{})}}
 		opts.VideoH264 = conferenceH264(video.cfg.Constrained)
@@ -107,6 +108,7 @@ func (b *Bridge) closePlayers() {
 	if b.view != nil {
 		_ = b.view.Close()
 		if video := b.call.video.Load(); video != nil {
+			video.setRelay(nil)
 			video.show(nil)
 		}
 	}

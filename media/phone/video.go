@@ -43,6 +43,9 @@ type VideoConfig struct {
 	// SingleNAL is packetization-mode 0: every packet carries one whole
 	// NAL unit, so the encoder makes slices that fit one.
 	SingleNAL bool
+	// MaxMacroblocks is the largest picture the phone decodes: another
+	// phone's H.264 within it is relayed rather than encoded anew.
+	MaxMacroblocks int
 	// Quality is what the phone receives.
 	Quality VideoQuality
 	// SRTP, if set, encrypts the video (its own SDES keys).
@@ -78,10 +81,20 @@ type videoStream struct {
 	logger  *slog.Logger
 	encoder *h264.Encoder // the send goroutine's
 
-	// encrypt is used by the sender and by keyframe requests, under
-	// writeMu; decrypt by the receive goroutine only.
+	// writeMu orders what goes to the phone: encoded frames, relayed
+	// packets and keyframe requests, with their sequence numbers and the
+	// encrypting context. decrypt is the receive goroutine's.
 	writeMu          sync.Mutex
 	encrypt, decrypt *srtp.Context
+	sequence         uint16
+	sendBuf, sealBuf []byte
+	// Relaying another phone's H.264 as it is (under writeMu): on, still
+	// waiting for its first keyframe, and its timestamps' offset to ours.
+	relayOn, relayWaiting bool
+	relayOffset           uint32
+	source                atomic.Pointer[func()] // asks the relayed sender for a keyframe
+	clockStart            time.Time
+	clockBase             uint32
 
 	remote    atomic.Pointer[netip.AddrPort]
 	pt        atomic.Uint32 // the payload type agreed, which an answer or re-INVITE may change
@@ -96,7 +109,7 @@ type videoStream struct {
 	frames    chan h264.Frame
 	closed    chan struct{}
 	wg        sync.WaitGroup
-	stats     struct{ received, sent, framesIn, framesOut atomic.Int64 }
+	stats     struct{ received, sent, framesIn, framesOut, relayed atomic.Int64 }
 	closeOnce sync.Once
 }
 
@@ -116,9 +129,11 @@ func startVideo(cfg VideoConfig, logger *slog.Logger) (*videoStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	var random [4]byte
+	var random [10]byte
 	_, _ = rand.Read(random[:])
-	v := &videoStream{cfg: cfg, logger: logger, encoder: encoder, ssrc: binary.BigEndian.Uint32(random[:]),
+	v := &videoStream{cfg: cfg, logger: logger, encoder: encoder, ssrc: binary.BigEndian.Uint32(random[:4]),
+		sequence: binary.BigEndian.Uint16(random[4:6]), clockBase: binary.BigEndian.Uint32(random[6:]), clockStart: time.Now(),
+		sendBuf: make([]byte, maxPacket), sealBuf: make([]byte, maxPacket),
 		frames: make(chan h264.Frame, phoneFrames), closed: make(chan struct{})}
 	if cfg.SRTP != nil {
 		if v.encrypt, v.decrypt, err = srtpContexts(cfg.SRTP); err != nil {
@@ -293,19 +308,16 @@ func (v *videoStream) askKeyframe() {
 	_, _ = v.cfg.Conn.WriteTo(data, net.UDPAddrFromAddrPort(remote))
 }
 
-// send encodes what the phone sees, at the quality's frame rate.
+// send encodes what the phone sees, at the quality's frame rate, unless
+// a relayed stream takes its place.
 func (v *videoStream) send() {
 	defer v.wg.Done()
 	q := v.cfg.Quality
-	interval := time.Second / time.Duration(q.FPS)
-	ticker := time.NewTicker(interval)
+	ticker := time.NewTicker(time.Second / time.Duration(q.FPS))
 	defer ticker.Stop()
-	packetizer := rtp.NewPacketizer(videoMTU+12, v.cfg.PayloadType, v.ssrc,
-		&codecs.H264Payloader{DisableStapA: v.cfg.SingleNAL}, rtp.NewRandomSequencer(), videoClock)
+	payloader := &codecs.H264Payloader{DisableStapA: v.cfg.SingleNAL}
 	canvas := blankPicture(q.Width, q.Height)
 	var shown *image.YCbCr
-	buf, sealed := make([]byte, maxPacket), make([]byte, maxPacket)
-	last := time.Now()
 	for {
 		var now time.Time
 		select {
@@ -313,11 +325,13 @@ func (v *videoStream) send() {
 			return
 		case now = <-ticker.C:
 		}
-		ticks := uint32(now.Sub(last).Seconds() * videoClock)
-		last = now
-		remote := *v.remote.Load()
-		if v.held.Load() || isHold(remote) {
-			packetizer.SkipSamples(ticks)
+		if v.held.Load() || isHold(*v.remote.Load()) {
+			continue
+		}
+		if v.isRelaying() {
+			if v.wantKey.Swap(false) {
+				v.askSource()
+			}
 			continue
 		}
 		if picture := v.picture.Load(); picture != shown {
@@ -334,29 +348,105 @@ func (v *videoStream) send() {
 			continue
 		}
 		if len(frame) == 0 { // the rate control skipped this one
-			packetizer.SkipSamples(ticks)
 			continue
 		}
 		v.stats.framesOut.Add(1)
+		payloads := payloader.Payload(videoMTU, frame)
+		timestamp := v.clock(now)
 		v.writeMu.Lock()
-		for _, packet := range packetizer.Packetize(frame, ticks) {
-			packet.PayloadType = uint8(v.pt.Load())
-			n, err := packet.MarshalTo(buf)
-			if err != nil {
-				continue
-			}
-			out := buf[:n]
-			if v.encrypt != nil {
-				if out, err = v.encrypt.EncryptRTP(sealed[:0], out, nil); err != nil {
-					continue
-				}
-			}
-			if _, err := v.cfg.Conn.WriteTo(out, net.UDPAddrFromAddrPort(remote)); err == nil {
-				v.stats.sent.Add(1)
-			}
+		for i, payload := range payloads {
+			v.writeLocked(&rtp.Packet{Header: rtp.Header{Version: 2, Timestamp: timestamp, Marker: i == len(payloads)-1}, Payload: payload})
 		}
 		v.writeMu.Unlock()
 	}
+}
+
+// clock is the RTP timestamp of a moment: the same clock for encoded and
+// relayed frames, so that switching between them keeps time.
+func (v *videoStream) clock(at time.Time) uint32 {
+	return v.clockBase + uint32(at.Sub(v.clockStart).Seconds()*videoClock)
+}
+
+// writeLocked sends a packet to the phone as ours (payload type, SSRC,
+// the next sequence number); under writeMu.
+func (v *videoStream) writeLocked(packet *rtp.Packet) {
+	remote := *v.remote.Load()
+	if v.held.Load() || isHold(remote) {
+		return
+	}
+	packet.PayloadType, packet.SSRC, packet.SequenceNumber = uint8(v.pt.Load()), v.ssrc, v.sequence
+	v.sequence++
+	n, err := packet.MarshalTo(v.sendBuf)
+	if err != nil {
+		return
+	}
+	out := v.sendBuf[:n]
+	if v.encrypt != nil {
+		if out, err = v.encrypt.EncryptRTP(v.sealBuf[:0], out, nil); err != nil {
+			return
+		}
+	}
+	if _, err := v.cfg.Conn.WriteTo(out, net.UDPAddrFromAddrPort(remote)); err == nil {
+		v.stats.sent.Add(1)
+	}
+}
+
+// canRelay says whether H.264 of a picture size may go to the phone as
+// it is, instead of encoded anew: the phone takes fragmented packets
+// (packetization-mode 1) and pictures that big.
+func (v *videoStream) canRelay(width, height int) bool {
+	return !v.cfg.SingleNAL && (width+15)/16*((height+15)/16) <= v.cfg.MaxMacroblocks
+}
+
+// setRelay starts relaying H.264 to the phone (from its next keyframe,
+// which ask requests) or, with a nil ask, stops and goes back to
+// encoding, starting with a keyframe.
+func (v *videoStream) setRelay(ask func()) {
+	v.writeMu.Lock()
+	v.relayOn, v.relayWaiting = ask != nil, ask != nil
+	v.writeMu.Unlock()
+	if ask == nil {
+		v.source.Store(nil)
+		v.wantKey.Store(true)
+		return
+	}
+	v.source.Store(&ask)
+	ask()
+}
+
+func (v *videoStream) isRelaying() bool {
+	v.writeMu.Lock()
+	defer v.writeMu.Unlock()
+	return v.relayOn && !v.relayWaiting
+}
+
+// askSource asks the relayed stream's sender for a keyframe.
+func (v *videoStream) askSource() {
+	if ask := v.source.Load(); ask != nil {
+		(*ask)()
+	}
+}
+
+// relay sends a packet of the relayed H.264 to the phone, retimed onto
+// the stream's clock; until its first keyframe the encoder goes on.
+func (v *videoStream) relay(packet *rtp.Packet) {
+	v.writeMu.Lock()
+	defer v.writeMu.Unlock()
+	if !v.relayOn {
+		return
+	}
+	if v.relayWaiting {
+		if !h264.StartsKeyframe(packet.Payload) {
+			return
+		}
+		v.relayWaiting = false
+		v.relayOffset = v.clock(time.Now()) - packet.Timestamp
+	}
+	out := *packet
+	out.Header.Extension, out.Header.Extensions = false, nil
+	out.Timestamp += v.relayOffset
+	v.stats.relayed.Add(1)
+	v.writeLocked(&out)
 }
 
 // phoneCamera is the phone's video as a participant.VideoSource: H.264

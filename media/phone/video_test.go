@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"log/slog"
@@ -185,5 +186,76 @@ func TestQualityFitsThePhonesLevel(t *testing.T) {
 	}
 	if _, err := QualityFor("ultra", 8192); err == nil {
 		t.Error("an unknown quality was taken")
+	}
+}
+
+// TestRelayedVideo: another phone's H.264 goes to this phone as it is,
+// from its first keyframe, in this stream's numbering; the encoder pauses
+// meanwhile and starts again with a keyframe.
+func TestRelayedVideo(t *testing.T) {
+	phone := newFakePhone(t)
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err := startVideo(VideoConfig{Conn: conn, Remote: phone.addr(), RTCPMux: true, PayloadType: 97, MaxMacroblocks: 3600,
+		Quality: VideoQuality{Width: 320, Height: 180, FPS: 15, Bitrate: 300_000}}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer video.close()
+	buf := make([]byte, 1500)
+	next := func() rtp.Packet {
+		t.Helper()
+		_ = phone.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, _, err := phone.conn.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var packet rtp.Packet
+		if err := packet.Unmarshal(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		return packet
+	}
+	encoded := next()
+
+	if video.canRelay(1920, 1080) || !video.canRelay(352, 288) {
+		t.Error("relaying does not follow the phone's level")
+	}
+	asked := make(chan struct{}, 10)
+	video.setRelay(func() { asked <- struct{}{} })
+	<-asked
+	relayed := []byte{0x65, 0xab, 0xcd} // an IDR slice, as another phone sent it
+	video.relay(&rtp.Packet{Header: rtp.Header{PayloadType: 102, SSRC: 7, SequenceNumber: 1, Timestamp: 1000, Marker: true}, Payload: []byte{0x41, 1}})
+	video.relay(&rtp.Packet{Header: rtp.Header{PayloadType: 102, SSRC: 7, SequenceNumber: 2, Timestamp: 4000, Marker: true}, Payload: relayed})
+	var got rtp.Packet
+	for got = next(); !bytes.Equal(got.Payload, relayed); got = next() {
+		if got.Payload[0] == 0x41 && len(got.Payload) == 2 {
+			t.Fatal("a frame before the first keyframe was relayed")
+		}
+	}
+	if got.SSRC != encoded.SSRC || got.PayloadType != 97 || !got.Marker {
+		t.Errorf("relayed as %+v; want this stream's SSRC %d and payload type 97", got.Header, encoded.SSRC)
+	}
+	// The encoder has paused: what comes now is relayed only.
+	video.relay(&rtp.Packet{Header: rtp.Header{SequenceNumber: 3, Timestamp: 7000, Marker: true}, Payload: []byte{0x41, 2}})
+	if after := next(); after.SequenceNumber != got.SequenceNumber+1 || after.Timestamp-got.Timestamp != 3000 {
+		t.Errorf("the next relayed packet: sequence %d after %d, %d ticks later; want the next one, 3000 ticks", after.SequenceNumber, got.SequenceNumber, after.Timestamp-got.Timestamp)
+	}
+	// The phone asks for a keyframe: the relayed sender is asked.
+	pli, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: encoded.SSRC}})
+	if _, err := phone.conn.WriteToUDP(pli, conn.LocalAddr().(*net.UDPAddr)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-asked:
+	case <-time.After(2 * time.Second):
+		t.Error("the phone's keyframe request did not reach the relayed sender")
+	}
+	// Back to encoding, from a keyframe.
+	video.setRelay(nil)
+	if resumed := next(); !h264.StartsKeyframe(resumed.Payload) {
+		t.Errorf("encoding resumed with NAL type %d, want a keyframe", resumed.Payload[0]&0x1f)
 	}
 }

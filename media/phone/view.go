@@ -2,8 +2,12 @@ package phone
 
 import (
 	"image"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/parleyhq/parley/media/participant"
 	"github.com/parleyhq/parley/server/protocol"
@@ -15,20 +19,28 @@ const freshVideo = time.Second
 
 // viewChooser picks what a video phone sees, as a meeting's speaker view
 // would: a shared screen first, else the active speaker's camera, else
-// the camera shown so far, else any camera.
+// the camera shown so far, else any camera. Another phone's H.264 that
+// this phone can take is relayed as it is; anything else is encoded for
+// it.
 type viewChooser struct {
-	show func(*image.YCbCr)
+	video *videoStream
+	// requestKeyframe asks a track's sender for a keyframe.
+	requestKeyframe func(participant, source string)
 
-	mu      sync.Mutex
-	speaker string
-	current videoKey
-	seen    map[videoKey]time.Time // last picture of each track
+	mu       sync.Mutex
+	speaker  string
+	current  videoKey
+	relaying videoKey                 // the track relayed, if any
+	seen     map[videoKey]time.Time   // last picture of each track
+	sizes    map[videoKey]image.Point // of that picture
+	codecs   map[videoKey]string      // each track's, from its first packet
 }
 
 type videoKey struct{ participant, source string }
 
-func newViewChooser(show func(*image.YCbCr)) *viewChooser {
-	return &viewChooser{show: show, seen: map[videoKey]time.Time{}}
+func newViewChooser(video *videoStream, requestKeyframe func(participant, source string)) *viewChooser {
+	return &viewChooser{video: video, requestKeyframe: requestKeyframe,
+		seen: map[videoKey]time.Time{}, sizes: map[videoKey]image.Point{}, codecs: map[videoKey]string{}}
 }
 
 func (v *viewChooser) setSpeaker(participant string) {
@@ -45,12 +57,44 @@ func (v *viewChooser) frame(participant, source string, picture image.Image) {
 	}
 	key, now := videoKey{participant, source}, time.Now()
 	v.mu.Lock()
-	v.seen[key] = now
+	v.seen[key], v.sizes[key] = now, yuv.Rect.Size()
 	v.current = v.choose(now)
 	shown := v.current == key
+	relay := videoKey{}
+	if size := v.sizes[v.current]; strings.EqualFold(v.codecs[v.current], webrtc.MimeTypeH264) && v.video.canRelay(size.X, size.Y) {
+		relay = v.current
+	}
+	changed := relay != v.relaying
+	v.relaying = relay
 	v.mu.Unlock()
+	if changed {
+		v.relayFrom(relay)
+	}
 	if shown {
-		v.show(yuv)
+		v.video.show(yuv)
+	}
+}
+
+// relayFrom relays a track to the phone, or (the zero key) none.
+func (v *viewChooser) relayFrom(key videoKey) {
+	if key == (videoKey{}) {
+		v.video.setRelay(nil)
+		return
+	}
+	v.video.setRelay(func() { v.requestKeyframe(key.participant, key.source) })
+}
+
+// packet sees each packet of a remote video track before it is decoded.
+func (v *viewChooser) packet(participant, source, codec string, packet *rtp.Packet) {
+	key := videoKey{participant, source}
+	v.mu.Lock()
+	if _, known := v.codecs[key]; !known {
+		v.codecs[key] = codec
+	}
+	relayed := v.relaying == key
+	v.mu.Unlock()
+	if relayed {
+		v.video.relay(packet)
 	}
 }
 
@@ -87,13 +131,21 @@ func (v *viewChooser) gone(participant, source string) {
 	key := videoKey{participant, source}
 	v.mu.Lock()
 	delete(v.seen, key)
-	wasShown := v.current == key
+	delete(v.sizes, key)
+	delete(v.codecs, key)
+	wasShown, wasRelayed := v.current == key, v.relaying == key
 	if wasShown {
 		v.current = videoKey{}
 	}
+	if wasRelayed {
+		v.relaying = videoKey{}
+	}
 	v.mu.Unlock()
+	if wasRelayed {
+		v.relayFrom(videoKey{})
+	}
 	if wasShown {
-		v.show(nil)
+		v.video.show(nil)
 	}
 }
 
@@ -105,6 +157,11 @@ func (v *viewChooser) sink(next participant.Sink) participant.Sink {
 type chooserSink struct {
 	participant.Sink
 	chooser *viewChooser
+}
+
+func (s chooserSink) Video(participant, source, codec string, packet *rtp.Packet) {
+	s.chooser.packet(participant, source, codec, packet) // before the player owns the packet
+	s.Sink.Video(participant, source, codec, packet)
 }
 
 func (s chooserSink) Gone(participant, source string) {

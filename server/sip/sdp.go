@@ -225,13 +225,15 @@ func readAudio(desc *sdp.SessionDescription, media *sdp.MediaDescription) (offer
 	return o, nil
 }
 
-// readVideo reads a video stream: the first H.264 format of a baseline
-// profile, packetization-mode 0 or 1; nil if there is none.
+// readVideo reads a video stream: an H.264 format of a baseline profile,
+// packetization-mode 1 if offered (the gateway can then relay other
+// phones' video as it is), else 0; nil if there is none.
 func readVideo(desc *sdp.SessionDescription, media *sdp.MediaDescription) (*videoOffer, error) {
 	keys, ok := streamKeys(media)
 	if !ok {
 		return nil, nil
 	}
+	var chosen *videoOffer
 	formats, fmtps := rtpmaps(media), fmtpLines(media)
 	for _, format := range media.MediaName.Formats {
 		pt, err := strconv.Atoi(format)
@@ -248,26 +250,29 @@ func readVideo(desc *sdp.SessionDescription, media *sdp.MediaDescription) (*vide
 			profileLevelID = "42000a" // RFC 6184's default: baseline, level 1
 		}
 		constrained, level, ok := baselineProfile(profileLevelID)
-		if !ok {
+		better := chosen == nil || chosen.singleNAL && mode == "1"
+		if !ok || !better {
 			continue
 		}
-		remote, hold, err := streamAddress(desc, media)
-		if err != nil {
-			return nil, err
-		}
-		v := &videoOffer{remote: remote, hold: hold, payloadType: uint8(pt), profileLevelID: profileLevelID,
+		chosen = &videoOffer{payloadType: uint8(pt), profileLevelID: profileLevelID,
 			constrained: constrained, maxMacroblocks: levelMacroblocks(level), singleNAL: mode != "1", srtp: keys}
-		if maxFS, err := strconv.Atoi(params["max-fs"]); err == nil && maxFS > v.maxMacroblocks {
-			v.maxMacroblocks = maxFS
+		if maxFS, err := strconv.Atoi(params["max-fs"]); err == nil && maxFS > chosen.maxMacroblocks {
+			chosen.maxMacroblocks = maxFS
 		}
-		for _, attr := range media.Attributes {
-			if attr.Key == "rtcp-mux" {
-				v.rtcpMux = true
-			}
-		}
-		return v, nil
 	}
-	return nil, nil
+	if chosen == nil {
+		return nil, nil
+	}
+	var err error
+	if chosen.remote, chosen.hold, err = streamAddress(desc, media); err != nil {
+		return nil, err
+	}
+	for _, attr := range media.Attributes {
+		if attr.Key == "rtcp-mux" {
+			chosen.rtcpMux = true
+		}
+	}
+	return chosen, nil
 }
 
 // baselineProfile reads a profile-level-id: whether it is baseline

@@ -141,7 +141,7 @@ func TestOfferWithH264Video(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := o.video
-	if v == nil || v.payloadType != 96 || !v.singleNAL || !v.constrained || v.maxMacroblocks != 3600 || !v.rtcpMux ||
+	if v == nil || v.payloadType != 97 || v.singleNAL || !v.constrained || v.maxMacroblocks != 3600 || !v.rtcpMux ||
 		v.remote != netip.MustParseAddrPort("192.0.2.2:36500") {
 		t.Fatalf("video read as %+v", v)
 	}
@@ -149,8 +149,9 @@ func TestOfferWithH264Video(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"m=audio 50010 RTP/AVP 0 101\r\n", "m=video 50012 RTP/AVP 96\r\n",
-		"a=fmtp:96 profile-level-id=42e01f;packetization-mode=0\r\n", "a=rtcp-fb:96 ccm fir\r\n", "a=rtcp-mux\r\n",
+	// Packetization mode 1 is taken over 0, though offered second.
+	for _, want := range []string{"m=audio 50010 RTP/AVP 0 101\r\n", "m=video 50012 RTP/AVP 97\r\n",
+		"a=fmtp:97 profile-level-id=42e01f;packetization-mode=1\r\n", "a=rtcp-fb:97 ccm fir\r\n", "a=rtcp-mux\r\n",
 		"m=application 0 UDP/BFCP *\r\n"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("answer lacks %q:\n%s", want, body)
@@ -159,10 +160,18 @@ func TestOfferWithH264Video(t *testing.T) {
 	// Only baseline profiles.
 	for profile, ok := range map[string]bool{"42e01f": true, "42001e": true, "640c1f": false, "640028": false, "4d001f": false, "zz": false} {
 		offer := strings.ReplaceAll(strings.ReplaceAll(baresipOffer, "profile-level-id=42e01f", "profile-level-id="+profile), "96 97", "96")
+		offer = strings.ReplaceAll(offer, "a=rtpmap:97 H264/90000\r\n", "")
 		o, err := readOffer([]byte(offer))
 		if err != nil || (o.video != nil) != ok {
 			t.Errorf("profile %s: video %+v, %v; want taken %v", profile, o.video, err, ok)
 		}
+	}
+}
+
+func TestOfferWithSingleNALVideoOnly(t *testing.T) {
+	o, err := readOffer([]byte(strings.ReplaceAll(baresipOffer, "96 97", "96")))
+	if err != nil || o.video == nil || o.video.payloadType != 96 || !o.video.singleNAL {
+		t.Errorf("video %+v, %v; want packetization-mode 0 on 96", o.video, err)
 	}
 }
 
