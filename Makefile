@@ -141,6 +141,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME) ./media/g722
 	$(GO) test -run '^$$' -fuzz '^FuzzReadWAV$$' -fuzztime $(FUZZ_TIME) ./media/phone
 	$(GO) test -run '^$$' -fuzz '^FuzzTelephoneEvent$$' -fuzztime $(FUZZ_TIME) ./media/phone
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME) ./media/h264
+	$(GO) test -run '^$$' -fuzz '^FuzzAssemble$$' -fuzztime $(FUZZ_TIME) ./media/h264
 
 clean:
 	rm -rf bin dist

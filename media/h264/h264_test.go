@@ -201,3 +201,18 @@ func TestStartsKeyframe(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAssemble feeds packets from the network to the assembler: whatever
+// comes, frames are whole Annex B units or nothing.
+func FuzzAssemble(f *testing.F) {
+	f.Add([]byte{0x7c, 0x85, 1, 2, 3}, []byte{0x7c, 0x45, 4, 5}, uint16(2))
+	f.Add([]byte{0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce}, []byte{0x65, 1}, uint16(1))
+	f.Fuzz(func(t *testing.T, first, second []byte, gap uint16) {
+		a := &Assembler{}
+		a.Push(&rtp.Packet{Header: rtp.Header{SequenceNumber: 10, Timestamp: 1}, Payload: first})
+		frame, ok := a.Push(&rtp.Packet{Header: rtp.Header{SequenceNumber: 10 + gap, Timestamp: 1, Marker: true}, Payload: second})
+		if ok && len(frame.Data) == 0 {
+			t.Fatal("an empty frame")
+		}
+	})
+}
