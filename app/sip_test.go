@@ -27,6 +27,7 @@ import (
 	"gopkg.in/hraban/opus.v2"
 
 	"github.com/parleyhq/parley/app/testenv"
+	"github.com/parleyhq/parley/media/capture"
 	"github.com/parleyhq/parley/media/participant"
 	"github.com/parleyhq/parley/media/playback"
 	"github.com/parleyhq/parley/server/client"
@@ -872,4 +873,50 @@ func flatPicture(picture image.Image) bool {
 		}
 	}
 	return highest-lowest < 4096
+}
+
+// TestVideoPhoneOverSRTP: a video phone that insists on SRTP (SDES keys on
+// both lines) sends its H.264 to a desktop player and sees the desktop's
+// camera (a test pattern), both encrypted.
+func TestVideoPhoneOverSRTP(t *testing.T) {
+	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Secret video", "lobby": "off"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pattern := capture.TestPattern(640, 360, 15)
+	defer pattern.Close()
+	layers, err := pattern.Encoders(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desktop := playback.NewVideo(nil)
+	defer desktop.Close()
+	host, err := participant.Join(ctx, owner, c.CID, participant.Options{VideoLayers: layers, AudioSource: capture.Silence(),
+		Loopback: true, Sink: playback.Sink(desktop, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+
+	server := "127.0.0.1:" + strconv.Itoa(sipPort)
+	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand"), 440,
+		"module avcodec.so", "module fakevideo.so", "module snapshot.so", "module srtp.so",
+		"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15")
+	phone.Command("dial", "sip:"+c.CID+"@"+server)
+	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+	var phoneID string
+	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
+		p, joined, _ := phoneIn(host)
+		phoneID = p.ID
+		return joined
+	})
+	waitFor(t, "the phone's video decoded", 30*time.Second, func() bool {
+		stats := desktop.Stats(phoneID, protocol.Camera)
+		return stats.FramesDecoded > 30 && stats.Width == 352
+	})
+	waitPhoneScreen(t, phone, 640)
+	if n := strings.Count(phone.Output(), "SRTP is Enabled"); n < 2 {
+		t.Errorf("the phone enabled SRTP on %d streams, want audio and video:\n%s", n, lastLines(phone.Output(), 40))
+	}
+	phone.Command("hangup", "")
+	phone.WaitEvent("CALL_CLOSED", 10*time.Second)
 }
