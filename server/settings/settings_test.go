@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/parleyhq/parley/server/store/storetest"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/server/eventlog"
@@ -137,4 +138,25 @@ func TestInternalValueIsCreatedOnce(t *testing.T) {
 		t.Fatalf("an internal key broke loading: %v", err)
 	}
 	_ = svc
+}
+
+// TestSettingsOfAnEarlierVersionLoad: a SIP group stored before sip.video
+// existed loads with the default for it.
+func TestSettingsOfAnEarlierVersionLoad(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ('sip', ?, 0)`,
+		`{"enabled":true,"port":5070,"tls_port":5071,"rtp_ports":"50000-51999","require_auth":false,"trunks":[]}`); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := Load(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sip := svc.Current().SIP; sip.Port != 5070 || sip.Video != "standard" {
+		t.Errorf("loaded %+v; want port 5070 and video standard", sip)
+	}
+	if _, _, err := svc.Update(ctx, eventlog.Host, patch(t, `{"sip":{"video":"ultra"}}`)); err == nil || !strings.Contains(err.Error(), "sip.video") {
+		t.Errorf("video ultra: %v", err)
+	}
 }
