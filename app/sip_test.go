@@ -699,14 +699,7 @@ func TestSoftphoneMediaVariants(t *testing.T) {
 			host := joinAsHost(t, owner, conf.CID, ears)
 			server := "127.0.0.1:" + strconv.Itoa(sipPort)
 			phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;"+c.account), 440, "module "+c.module)
-			phone.Command("dial", "sip:"+conf.CID+"@"+server)
-			phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
-			var phoneID string
-			waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
-				p, joined, _ := phoneIn(host)
-				phoneID = p.ID
-				return joined
-			})
+			phoneID := dialIn(t, phone, "sip:"+conf.CID+"@"+server, host)
 			waitFor(t, "the phone's tone", 20*time.Second, func() bool { return ears.rms(phoneID) > 300 })
 			time.Sleep(3 * time.Second) // the entering prompt, for the phone to hear
 			phone.Command("hangup", "")
@@ -745,7 +738,7 @@ func TestVideoPhone(t *testing.T) {
 	joinAsHost(t, owner, c.CID, playback.Sink(desktop, nil))
 
 	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := startVideoPhone(t, server)
+	phone := startVideoPhone(t, server, "")
 	phone.Command("dial", "sip:"+c.CID+"@"+server)
 	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
 	phoneID := waitVideoPhone(t, guest, desktop)
@@ -777,10 +770,27 @@ func TestVideoPhone(t *testing.T) {
 // offers packetization modes 0 and 1, and H.263, MPEG-4 and H.265, which
 // Parley refuses), a fake camera of 352x288, and snapshots of what it
 // shows.
-func startVideoPhone(t *testing.T, server string) *testenv.Baresip {
-	return testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;answermode=auto;audio_codecs=PCMU"), 440,
-		"module avcodec.so", "module fakevideo.so", "module snapshot.so",
-		"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15", "video_bitrate 500000")
+// account adds parameters to its account line, config lines to its
+// configuration.
+func startVideoPhone(t *testing.T, server, account string, config ...string) *testenv.Baresip {
+	return testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;answermode=auto;audio_codecs=PCMU"+account), 440,
+		append([]string{"module avcodec.so", "module fakevideo.so", "module snapshot.so",
+			"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15", "video_bitrate 500000"}, config...)...)
+}
+
+// dialIn has a baresip phone call address and waits until it is in the
+// meeting host is in; it returns the phone's participant id.
+func dialIn(t *testing.T, phone *testenv.Baresip, address string, host *participant.Participant) string {
+	t.Helper()
+	phone.Command("dial", address)
+	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
+	var phoneID string
+	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
+		p, joined, _ := phoneIn(host)
+		phoneID = p.ID
+		return joined
+	})
+	return phoneID
 }
 
 // waitPhoneScreen waits until a phone shows a picture of the given width
@@ -813,7 +823,7 @@ func TestTwoVideoPhones(t *testing.T) {
 	_, owner, c, sipPort := sipServer(t, map[string]any{"name": "Two video phones", "lobby": "off"})
 	joinAsHost(t, owner, c.CID, nil)
 	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	first, second := startVideoPhone(t, server), startVideoPhone(t, server)
+	first, second := startVideoPhone(t, server, ""), startVideoPhone(t, server, "")
 	for _, phone := range []*testenv.Baresip{first, second} {
 		phone.Command("dial", "sip:"+c.CID+"@"+server)
 		phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
@@ -898,17 +908,8 @@ func TestVideoPhoneOverSRTP(t *testing.T) {
 	defer host.Close()
 
 	server := "127.0.0.1:" + strconv.Itoa(sipPort)
-	phone := testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand"), 440,
-		"module avcodec.so", "module fakevideo.so", "module snapshot.so", "module srtp.so",
-		"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15")
-	phone.Command("dial", "sip:"+c.CID+"@"+server)
-	phone.WaitEvent("CALL_ESTABLISHED", 20*time.Second)
-	var phoneID string
-	waitFor(t, "the phone in the meeting", 20*time.Second, func() bool {
-		p, joined, _ := phoneIn(host)
-		phoneID = p.ID
-		return joined
-	})
+	phone := startVideoPhone(t, server, ";mediaenc=srtp-mand", "module srtp.so")
+	phoneID := dialIn(t, phone, "sip:"+c.CID+"@"+server, host)
 	waitFor(t, "the phone's video decoded", 30*time.Second, func() bool {
 		stats := desktop.Stats(phoneID, protocol.Camera)
 		return stats.FramesDecoded > 30 && stats.Width == 352
