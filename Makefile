@@ -26,14 +26,16 @@ DEB_TOOLS := gcc:gcc curl:curl ip:iproute2 git:git chromium:chromium vpxdec:vpx-
 # Files that show a package is there, as file:debian-package: the headers
 # the desktop app is built against (the window, Fyne: OpenGL and X11
 # through GLFW; VP8 (libvpx) and Opus for its camera, microphone and the
-# media it receives), SpanDSP (the G.722 test compares with it), and
-# Wine's 64-bit loader, which has no command.
+# media it receives), SpanDSP (the G.722 test compares with it), baresip's
+# H.264 module (only recommended by baresip; the video phone tests need
+# it), and Wine's 64-bit loader, which has no command.
 DEB_HEADERS := /usr/include/GL/gl.h:libgl1-mesa-dev /usr/include/X11/Xlib.h:libx11-dev \
 	/usr/include/X11/Xcursor/Xcursor.h:libxcursor-dev /usr/include/X11/extensions/Xrandr.h:libxrandr-dev \
 	/usr/include/X11/extensions/Xinerama.h:libxinerama-dev /usr/include/X11/extensions/XInput2.h:libxi-dev \
 	/usr/include/X11/extensions/xf86vmode.h:libxxf86vm-dev \
 	/usr/include/vpx/vpx_encoder.h:libvpx-dev /usr/include/opus/opus.h:libopus-dev /usr/include/spandsp/g722.h:libspandsp-dev \
-	/usr/include/opus/opusfile.h:libopusfile-dev /usr/lib/wine/wine64:wine64
+	/usr/include/opus/opusfile.h:libopusfile-dev /usr/lib/baresip/modules/avcodec.so:baresip-ffmpeg \
+	/usr/lib/wine/wine64:wine64
 
 # Every test has a timeout; the race detector runs on every package (it
 # needs gcc, like the desktop window's cgo).

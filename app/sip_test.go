@@ -773,6 +773,8 @@ func TestVideoPhone(t *testing.T) {
 // account adds parameters to its account line, config lines to its
 // configuration.
 func startVideoPhone(t *testing.T, server, account string, config ...string) *testenv.Baresip {
+	t.Helper()
+	testenv.RequireFile(t, "/usr/lib/baresip/modules/avcodec.so", "baresip-ffmpeg")
 	return testenv.StartBaresip(t, testenv.BaresipAccount("<sip:guest@"+server+">;regint=0;answermode=auto;audio_codecs=PCMU"+account), 440,
 		append([]string{"module avcodec.so", "module fakevideo.so", "module snapshot.so",
 			"video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 352x288", "video_fps 15", "video_bitrate 500000"}, config...)...)

@@ -33,6 +33,15 @@ func RequireTool(t testing.TB, name, debianPackage string) string {
 	return path
 }
 
+// RequireFile fails the test when a file that a Debian package installs
+// is missing.
+func RequireFile(t testing.TB, path, debianPackage string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("this test needs %s: run 'make deps' or 'apt-get install %s'", path, debianPackage)
+	}
+}
+
 var (
 	buildOnce sync.Once
 	binary    string
