@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/parleyhq/parley/media/capture"
 	"github.com/parleyhq/parley/media/participant"
@@ -49,7 +50,14 @@ func (c *Call) Join(ctx context.Context, gateway *client.Client, cid string, opt
 				_ = p.RequestKeyframe(participant, source)
 			}
 		}
-		chooser := newViewChooser(video, requestKeyframe)
+		setTile := func(participant string, width, height int) {
+			if p := b.participant.Load(); p != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = p.SetLayer(ctx, participant, width, height)
+			}
+		}
+		chooser := newViewChooser(video, requestKeyframe, setTile)
 		b.view = playback.NewVideo(chooser.frame)
 		b.view.OnKeyframeNeeded(requestKeyframe)
 		opts.Muted.Camera = false

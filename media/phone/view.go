@@ -24,8 +24,10 @@ const freshVideo = time.Second
 // it.
 type viewChooser struct {
 	video *videoStream
-	// requestKeyframe asks a track's sender for a keyframe.
+	// requestKeyframe asks a track's sender for a keyframe; setTile asks
+	// the server for the simulcast layer of a camera that fits a size.
 	requestKeyframe func(participant, source string)
+	setTile         func(participant string, width, height int)
 
 	mu       sync.Mutex
 	speaker  string
@@ -34,13 +36,18 @@ type viewChooser struct {
 	seen     map[videoKey]time.Time   // last picture of each track
 	sizes    map[videoKey]image.Point // of that picture
 	codecs   map[videoKey]string      // each track's, from its first packet
+	tiles    map[string]image.Point   // the layer size asked for each camera
 }
+
+// hiddenTile is the size asked for cameras the phone does not show: the
+// smallest layer, which is cheap to decode while waiting to be chosen.
+var hiddenTile = image.Point{X: 160, Y: 90}
 
 type videoKey struct{ participant, source string }
 
-func newViewChooser(video *videoStream, requestKeyframe func(participant, source string)) *viewChooser {
-	return &viewChooser{video: video, requestKeyframe: requestKeyframe,
-		seen: map[videoKey]time.Time{}, sizes: map[videoKey]image.Point{}, codecs: map[videoKey]string{}}
+func newViewChooser(video *videoStream, requestKeyframe func(participant, source string), setTile func(participant string, width, height int)) *viewChooser {
+	return &viewChooser{video: video, requestKeyframe: requestKeyframe, setTile: setTile,
+		seen: map[videoKey]time.Time{}, sizes: map[videoKey]image.Point{}, codecs: map[videoKey]string{}, tiles: map[string]image.Point{}}
 }
 
 func (v *viewChooser) setSpeaker(participant string) {
@@ -66,13 +73,35 @@ func (v *viewChooser) frame(participant, source string, picture image.Image) {
 	}
 	changed := relay != v.relaying
 	v.relaying = relay
+	tile, askTile := v.tileLocked(key)
 	v.mu.Unlock()
 	if changed {
 		v.relayFrom(relay)
 	}
+	if askTile {
+		go v.setTile(participant, tile.X, tile.Y) // a request to the server: not on the decoding goroutine
+	}
 	if shown {
 		v.video.show(yuv)
 	}
+}
+
+// tileLocked is the layer size a camera should come in: the phone's
+// picture for the one shown, the smallest for the others; ask is true
+// when that differs from what was asked before. Under mu.
+func (v *viewChooser) tileLocked(key videoKey) (tile image.Point, ask bool) {
+	if key.source != protocol.Camera {
+		return image.Point{}, false
+	}
+	tile = hiddenTile
+	if key == v.current {
+		tile = image.Point{X: v.video.cfg.Quality.Width, Y: v.video.cfg.Quality.Height}
+	}
+	if v.tiles[key.participant] == tile {
+		return tile, false
+	}
+	v.tiles[key.participant] = tile
+	return tile, true
 }
 
 // relayFrom relays a track to the phone, or (the zero key) none.
@@ -133,6 +162,9 @@ func (v *viewChooser) gone(participant, source string) {
 	delete(v.seen, key)
 	delete(v.sizes, key)
 	delete(v.codecs, key)
+	if key.source == protocol.Camera {
+		delete(v.tiles, key.participant)
+	}
 	wasShown, wasRelayed := v.current == key, v.relaying == key
 	if wasShown {
 		v.current = videoKey{}
