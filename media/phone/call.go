@@ -94,8 +94,10 @@ func srtpContexts(keys *SRTP) (encrypt, decrypt *srtp.Context, err error) {
 // Stats count a call's packets.
 type Stats struct {
 	Received, Sent, Dropped int64
-	// Video: the phone's packets and frames, and ours to it.
-	VideoReceived, VideoSent, FramesReceived, FramesSent int64
+	// Video: the phone's packets and frames, and ours to it (VideoSent
+	// counts the packets relayed from another phone too, VideoRelayed
+	// only those).
+	VideoReceived, VideoSent, VideoRelayed, FramesReceived, FramesSent int64
 }
 
 // negotiated is what the SDP exchange settled; a re-INVITE or the answer
@@ -205,7 +207,7 @@ func (c *Call) Negotiate(remote netip.AddrPort, codec string, payloadType, dtmfP
 		}
 		c.media.Store(media)
 	}
-	held := !remote.IsValid() || remote.Addr().IsUnspecified() || remote.Port() == 0
+	held := isHold(remote)
 	c.held.Store(held)
 	if !held && !c.latched.Load() {
 		c.remote.Store(&remote)
@@ -273,7 +275,7 @@ func (c *Call) PushDigit(key byte) {
 func (c *Call) Stats() Stats {
 	stats := Stats{Received: c.stats.received.Load(), Sent: c.stats.sent.Load(), Dropped: c.stats.dropped.Load()}
 	if v := c.video.Load(); v != nil {
-		stats.VideoReceived, stats.VideoSent = v.stats.received.Load(), v.stats.sent.Load()
+		stats.VideoReceived, stats.VideoSent, stats.VideoRelayed = v.stats.received.Load(), v.stats.sent.Load(), v.stats.relayed.Load()
 		stats.FramesReceived, stats.FramesSent = v.stats.framesIn.Load(), v.stats.framesOut.Load()
 	}
 	return stats
@@ -367,7 +369,7 @@ func (c *Call) send() {
 			continue
 		}
 		remote := *c.remote.Load()
-		if c.held.Load() || !remote.IsValid() || remote.Port() == 0 || remote.Addr().IsUnspecified() {
+		if c.held.Load() || isHold(remote) {
 			continue // a phone on hold, or none yet
 		}
 		out := buf[:n]

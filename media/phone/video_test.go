@@ -243,6 +243,9 @@ func TestRelayedVideo(t *testing.T) {
 	if after := next(); after.SequenceNumber != got.SequenceNumber+1 || after.Timestamp-got.Timestamp != 3000 {
 		t.Errorf("the next relayed packet: sequence %d after %d, %d ticks later; want the next one, 3000 ticks", after.SequenceNumber, got.SequenceNumber, after.Timestamp-got.Timestamp)
 	}
+	if relayed := video.stats.relayed.Load(); relayed != 2 {
+		t.Errorf("%d packets relayed, want the keyframe and the one after", relayed)
+	}
 	// The phone asks for a keyframe: the relayed sender is asked.
 	pli, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: encoded.SSRC}})
 	if _, err := phone.conn.WriteToUDP(pli, conn.LocalAddr().(*net.UDPAddr)); err != nil {
