@@ -177,7 +177,7 @@ Section "${APP}" SecCore
 	; Firewall: HTTPS, signalling and media share the HTTPS port, TCP and
 	; UDP; 8080 redirects to HTTPS; 3478 is the built-in TURN server; 5353
 	; is LAN discovery (mDNS); 5060 and 5061 are the SIP gateway, its calls'
-	; audio 50000-51999. Rules for the app only, on private and
+	; audio and video 50000-51999. Rules for the app only, on private and
 	; domain networks. A per-user install cannot add rules: Windows asks
 	; when Parley first listens.
 	${If} $MultiUser.InstallMode == "AllUsers"
