@@ -395,7 +395,7 @@ func (v *videoStream) writeLocked(packet *rtp.Packet) {
 // it is, instead of encoded anew: the phone takes fragmented packets
 // (packetization-mode 1) and pictures that big.
 func (v *videoStream) canRelay(width, height int) bool {
-	return !v.cfg.SingleNAL && (width+15)/16*((height+15)/16) <= v.cfg.MaxMacroblocks
+	return !v.cfg.SingleNAL && macroblocks(width, height) <= v.cfg.MaxMacroblocks
 }
 
 // setRelay starts relaying H.264 to the phone (from its next keyframe,
@@ -495,6 +495,10 @@ var videoQualities = map[string]VideoQuality{
 	"high":     {Width: 1280, Height: 720, FPS: 30, Bitrate: 2_000_000},
 }
 
+// macroblocks is the size of a picture in H.264's 16x16 macroblocks, the
+// unit of the levels' limits.
+func macroblocks(width, height int) int { return (width + 15) / 16 * ((height + 15) / 16) }
+
 // videoSizes are the 16:9 pictures a quality steps down through.
 var videoSizes = [][2]int{{1280, 720}, {960, 540}, {640, 360}, {480, 270}, {320, 180}, {192, 108}}
 
@@ -505,7 +509,6 @@ func QualityFor(name string, maxMacroblocks int) (VideoQuality, error) {
 	if !ok {
 		return VideoQuality{}, fmt.Errorf("video quality %q: low, standard or high", name)
 	}
-	macroblocks := func(w, h int) int { return (w + 15) / 16 * ((h + 15) / 16) }
 	for _, size := range videoSizes {
 		w, h := size[0], size[1]
 		if w > q.Width || macroblocks(w, h) > maxMacroblocks {

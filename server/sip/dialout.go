@@ -172,15 +172,7 @@ func (s *Server) placeCall(ctx context.Context, cid, target string, dest destina
 		return protocol.DialFailed, fmt.Sprintf("the call could not be sent: %v", err)
 	}
 	defer dialog.Close()
-	callID := invite.CallID().Value()
-	s.mu.Lock()
-	s.outgoing[callID] = dialog
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.outgoing, callID)
-		s.mu.Unlock()
-	}()
+	defer register(&s.mu, s.outgoing, invite.CallID().Value(), dialog)()
 	answerOptions := sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
 		if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
 			progress(protocol.DialRinging, "")

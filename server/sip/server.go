@@ -387,14 +387,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		})
 		defer c.timer.stop()
 	}
-	s.mu.Lock()
-	s.calls[callID] = c
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.calls, callID)
-		s.mu.Unlock()
-	}()
+	defer register(&s.mu, s.calls, callID, c)()
 	answered := sip.NewSDPResponseFromRequest(dialog.InviteRequest, body)
 	answered.AppendHeader(s.contact(local, req.Transport()))
 	for _, h := range timerHeaders {
@@ -569,6 +562,19 @@ func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
 
 // allowed are the methods the gateway takes.
 const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
+
+// register puts value under key in m, under mu, and returns what takes
+// it out again: a call is found by its Call-ID while it lasts.
+func register[V any](mu *sync.Mutex, m map[string]V, key string, value V) (unregister func()) {
+	mu.Lock()
+	m[key] = value
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		delete(m, key)
+		mu.Unlock()
+	}
+}
 
 func (s *Server) videoOn() bool { return s.cfg.Video != nil && s.cfg.Video() }
 
